@@ -1,0 +1,87 @@
+# The user interface of this repository: `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.SHELLFLAGS := -eu -o pipefail -c
+
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_NOSPIN := 1
+# jsii prints a large Node end-of-life banner on every command; see stacks/jsii_env.py.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20,22,24
+export CHECKPOINT_DISABLE := 1
+
+PYTHON ?= python3
+PIPENV_VERSION := 2026.10.3
+BOOTSTRAP := .tools/pipenv
+PIPENV := $(BOOTSTRAP)/bin/pipenv
+PY := .venv/bin/python
+CDKTF := npx --no-install cdktf
+LOCAL_ENV := set -a && . ./.secrets/local.env && set +a &&
+
+.PHONY: help setup synth synth-local test lint format deploy-local destroy-local deploy-gcp destroy-gcp \
+	snapshot-update bench-synth clean
+
+help: ## List the targets with a one-line description
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: .venv/.synced node_modules/.synced ## Install pinned Python (Pipfile.lock) and Node (package-lock.json) dependencies
+
+$(PIPENV):
+	@echo "==> Installing pipenv $(PIPENV_VERSION) into $(BOOTSTRAP)"
+	$(PYTHON) -m venv $(BOOTSTRAP)
+	$(BOOTSTRAP)/bin/pip install --quiet --disable-pip-version-check "pipenv==$(PIPENV_VERSION)"
+
+.venv/.synced: Pipfile.lock | $(PIPENV)
+	@echo "==> Installing Python dependencies from Pipfile.lock"
+	$(PIPENV) sync --dev
+	@touch $@
+
+node_modules/.synced: package-lock.json
+	@echo "==> Installing the cdktf CLI from package-lock.json"
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+tools/checkov/.venv/.synced: tools/checkov/Pipfile.lock | $(PIPENV)
+	@echo "==> Installing checkov into its own environment"
+	cd tools/checkov && PIPENV_PIPFILE="$$PWD/Pipfile" "$(CURDIR)/$(PIPENV)" sync
+	@touch $@
+
+synth: setup ## Synthesize both stacks into cdktf.out/ (gcp needs a project: GCP_PROJECT_ID or ADC)
+	$(CDKTF) synth
+
+synth-local: setup ## Synthesize only the local stack (fast: the google provider is not loaded)
+	ZOOMCAMP_STACKS=local $(CDKTF) synth
+
+test: setup tools/checkov/.venv/.synced ## Run the whole test suite (unit, flows, integration on real PostgreSQL)
+	bash scripts/ensure_test_tools.sh
+	$(PY) -m pytest
+
+lint: setup ## Ruff lint and format check
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+format: setup ## Apply ruff formatting and safe fixes
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
+
+deploy-local: setup ## Create or update the local Docker stack: Kestra, PostgreSQL, flows
+	$(PY) -m stacks.local_credentials ensure
+	$(LOCAL_ENV) ZOOMCAMP_STACKS=local $(CDKTF) deploy local --auto-approve
+
+destroy-local: setup ## Destroy the local Docker stack
+	$(LOCAL_ENV) ZOOMCAMP_STACKS=local $(CDKTF) destroy local --auto-approve
+
+deploy-gcp: setup ## Create or update the GCP stack (bucket, dataset, identity, Kestra VM)
+	ZOOMCAMP_STACKS=gcp $(CDKTF) deploy gcp
+
+destroy-gcp: setup ## Destroy the GCP stack (protected data stays unless sandbox mode is on)
+	ZOOMCAMP_STACKS=gcp $(CDKTF) destroy gcp
+
+snapshot-update: setup ## Rewrite tests/snapshots/ from the current code (review the diff!)
+	UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/unit/test_snapshot.py
+
+bench-synth: setup ## Print wall time and peak memory of synthesizing local alone and both stacks
+	$(PY) benchmarks/bench_synth.py
+
+clean: ## Remove generated output (keeps .secrets/ and Terraform state)
+	rm -rf cdktf.out .pytest_cache .ruff_cache

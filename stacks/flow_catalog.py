@@ -1,0 +1,126 @@
+"""The flow catalog: every YAML file in flows/ is one Kestra flow, read and checked once.
+
+The file is the single source of truth (Kestra's own flows-as-code advice): id and
+namespace come from inside it, and Terraform ships its text verbatim. Anything Kestra
+would reject at deploy time, or that would make two files fight over one flow, stops synth
+here with one line naming the file and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from stacks.errors import BundleError
+from stacks.settings import KESTRA_ID_MAX_LENGTH, KESTRA_ID_PATTERN, KESTRA_NAMESPACE_PATTERN
+
+FLOW_SUFFIXES = (".yaml", ".yml")
+
+
+class FlowCatalogError(BundleError):
+    """A flow file Kestra would reject, or that conflicts with another."""
+
+
+@dataclass(frozen=True)
+class FlowFile:
+    path: Path
+    namespace: str
+    flow_id: str
+    content: str
+    document: dict[str, Any]
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.flow_id}"
+
+    @property
+    def construct_id(self) -> str:
+        """Stable Terraform address part: renaming a file shows as remove + add in a diff."""
+        return "flow_" + self.flow_id.replace(".", "_").replace("-", "_")
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _fail(path: Path, problem: str) -> FlowCatalogError:
+    return FlowCatalogError(f"{_display(path)}: {problem}")
+
+
+def _parse(path: Path, content: str) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(content)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
+        raise _fail(path, f"invalid YAML at {where}: {error.problem}; fix the syntax there") from None
+    except yaml.YAMLError as error:
+        raise _fail(path, f"invalid YAML: {error}") from None
+    if not isinstance(document, dict):
+        raise _fail(path, "must be a YAML mapping with id, namespace and tasks at the top level")
+    return document
+
+
+def _required_string(path: Path, document: dict[str, Any], field: str) -> str:
+    value = document.get(field)
+    if value is None:
+        raise _fail(path, f"missing required field '{field}'; add `{field}: ...` at the top level")
+    if not isinstance(value, str) or not value:
+        raise _fail(path, f"field '{field}' must be a non-empty string, got {value!r}")
+    return value
+
+
+def parse_flow_file(path: Path) -> FlowFile:
+    """Read one flow file and check what Kestra and the catalog need of it."""
+    try:
+        content = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise _fail(path, "is not UTF-8 text; save it as UTF-8") from None
+    document = _parse(path, content)
+    flow_id = _required_string(path, document, "id")
+    namespace = _required_string(path, document, "namespace")
+    tasks = document.get("tasks")
+    if tasks is None:
+        raise _fail(path, "missing required field 'tasks'; a flow needs a non-empty list of tasks")
+    if not isinstance(tasks, list) or not tasks:
+        raise _fail(path, "field 'tasks' must be a non-empty list of tasks")
+    if not KESTRA_ID_PATTERN.match(flow_id) or len(flow_id) > KESTRA_ID_MAX_LENGTH:
+        raise _fail(
+            path,
+            f"id {flow_id!r} is not a valid Kestra id: use letters, digits, '.', '_' or '-', "
+            f"starting with a letter or digit, at most {KESTRA_ID_MAX_LENGTH} characters",
+        )
+    if not KESTRA_NAMESPACE_PATTERN.match(namespace):
+        raise _fail(
+            path,
+            f"namespace {namespace!r} is not a valid Kestra namespace: use lower-case letters, "
+            "digits, '.', '_' or '-', starting with a letter or digit",
+        )
+    if path.stem != flow_id:
+        raise _fail(path, f"file name does not match its id {flow_id!r}; rename the file to {flow_id}{path.suffix}")
+    return FlowFile(path=path, namespace=namespace, flow_id=flow_id, content=content, document=document)
+
+
+def load_flow_catalog(flows_dir: Path) -> tuple[FlowFile, ...]:
+    """All flows in `flows_dir` (not recursive), sorted by file name, with no duplicates."""
+    if not flows_dir.is_dir():
+        raise FlowCatalogError(f"{_display(flows_dir)}: flows folder not found; create it or point to it")
+    paths = sorted(p for p in flows_dir.iterdir() if p.is_file() and p.suffix in FLOW_SUFFIXES)
+    flows: list[FlowFile] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        flow = parse_flow_file(path)
+        if flow.key in seen:
+            raise _fail(
+                path,
+                f"flow {flow.key} is already defined by {_display(seen[flow.key])}; give one of them another id",
+            )
+        seen[flow.key] = path
+        flows.append(flow)
+    return tuple(flows)

@@ -1,0 +1,19 @@
+"""`kestra_namespace_file`: a UTF-8 file (SQL, Python, dbt models...) stored in a namespace."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from stacks.kestra._base import KestraResource
+
+
+@dataclass(frozen=True)
+class KestraNamespaceFileProps:
+    namespace: str
+    filename: str
+    content: str | None = None
+    tenant_id: str | None = None
+
+
+class KestraNamespaceFile(KestraResource):
+    resource_type = "kestra_namespace_file"

@@ -1,0 +1,230 @@
+"""The `local` stack: everything the workflow-orchestration module needs, on the learner's Docker.
+
+Kestra (standalone server, basic auth, healthcheck) with its own metadata PostgreSQL, a
+separate zoomcamp PostgreSQL for the taxi data, optional pgAdmin, and the course flows
+shipped as `kestra_flow` resources once Kestra reports healthy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cdktf import Fn, TerraformOutput, TerraformStack, TerraformVariable, TerraformVariableValidationConfig
+from cdktf_cdktf_provider_docker.container import (
+    Container,
+    ContainerHealthcheck,
+    ContainerNetworksAdvanced,
+    ContainerPorts,
+    ContainerVolumes,
+)
+from cdktf_cdktf_provider_docker.image import Image
+from cdktf_cdktf_provider_docker.network import Network
+from cdktf_cdktf_provider_docker.provider import DockerProvider
+from cdktf_cdktf_provider_docker.volume import Volume
+from constructs import Construct
+
+from stacks import kestra_config, terraform_text
+from stacks.docker_postgres import DockerPostgres, DockerPostgresProps, PublishedPort
+from stacks.flow_catalog import FlowFile
+from stacks.flow_resources import KestraFlows, KestraKvValues
+from stacks.kestra import KestraProvider, KestraProviderProps
+from stacks.local_credentials import CREDENTIALS_FILE, VARIABLES
+from stacks.settings import PROJECT_ROOT, Settings
+
+# Fixed network aliases: the flows reach the data database by this name whatever the
+# container prefix is (Kestra on Linux cannot rely on host.docker.internal).
+DATA_PG_ALIAS = "zoomcamp-postgres"
+METADATA_PG_ALIAS = "kestra-postgres"
+METADATA_DB = "kestra"
+METADATA_USER = "kestra"
+DATA_PG_SECRET = "ZOOMCAMP_DB_PASSWORD"
+
+
+def _password_variable(scope: Construct, name: str) -> TerraformVariable:
+    return TerraformVariable(
+        scope,
+        name,
+        type="string",
+        sensitive=True,
+        nullable=False,
+        description=f"{VARIABLES[name]}; `make deploy-local` sets it from .secrets/local.env",
+        validation=[
+            TerraformVariableValidationConfig(
+                condition=(
+                    f'length(var.{name}) >= 8 && can(regex("[A-Z]", var.{name})) && can(regex("[0-9]", var.{name}))'
+                ),
+                error_message="Use at least 8 characters with an upper-case letter and a digit.",
+            )
+        ],
+    )
+
+
+class LocalStack(TerraformStack):
+    def __init__(self, scope: Construct, id_: str, settings: Settings, flows: Sequence[FlowFile]) -> None:
+        super().__init__(scope, id_)
+        local = settings.local
+        prefix = local.prefix
+        DockerProvider(self, "docker")
+        passwords = {name: _password_variable(self, name) for name in VARIABLES if name != "pgadmin_password"}
+
+        network = Network(self, "network", name=f"{prefix}-net")
+
+        metadata_pg = DockerPostgres(
+            self,
+            "metadata_pg",
+            DockerPostgresProps(
+                container_name=f"{prefix}-kestra-postgres",
+                volume_name=f"{prefix}-kestra-postgres-data",
+                image=local.metadata_pg_image,
+                network_name=network.name,
+                network_alias=METADATA_PG_ALIAS,
+                database=METADATA_DB,
+                user=METADATA_USER,
+                password=passwords["kestra_db_password"].string_value,
+            ),
+        )
+        data_pg = DockerPostgres(
+            self,
+            "data_pg",
+            DockerPostgresProps(
+                container_name=f"{prefix}-postgres",
+                volume_name=f"{prefix}-postgres-data",
+                image=local.data_pg_image,
+                network_name=network.name,
+                network_alias=DATA_PG_ALIAS,
+                database=local.data_db_name,
+                user=local.data_db_user,
+                password=passwords["zoomcamp_db_password"].string_value,
+                published=PublishedPort(host_ip=local.bind_address, host_port=local.data_pg_port),
+            ),
+        )
+
+        self.kestra = self._kestra(settings, network, metadata_pg, passwords)
+        ready: list = [self.kestra]  # type: ignore[type-arg]
+        KestraProvider(
+            self,
+            "kestra_provider",
+            KestraProviderProps(
+                url=local.kestra_url,
+                username=settings.kestra.username,
+                password=passwords["kestra_password"].string_value,
+            ),
+        )
+        self.flows = KestraFlows(self, "flows", flows, depends_on=ready)
+        self.kv = KestraKvValues(
+            self,
+            "kv",
+            settings.kestra.namespace,
+            {
+                "ZOOMCAMP_PG_URL": (
+                    f"jdbc:postgresql://{DATA_PG_ALIAS}:5432/{local.data_db_name}",
+                    "JDBC URL of the zoomcamp data PostgreSQL, as seen from Kestra",
+                ),
+                "ZOOMCAMP_PG_USER": (local.data_db_user, "user of the zoomcamp data PostgreSQL"),
+            },
+            depends_on=ready,
+        )
+        if local.pgadmin_enabled:
+            self._pgadmin(settings, network, data_pg)
+        self._outputs(settings)
+
+    def _kestra(
+        self,
+        settings: Settings,
+        network: Network,
+        metadata_pg: DockerPostgres,
+        passwords: dict[str, TerraformVariable],
+    ) -> Container:
+        local = settings.local
+        config = kestra_config.render_kestra_config(
+            kestra_config.KestraServerConfig(
+                database_host=METADATA_PG_ALIAS,
+                database_name=METADATA_DB,
+                database_user=METADATA_USER,
+                basic_auth_username=settings.kestra.username,
+                public_url=local.kestra_url,
+                storage=kestra_config.LocalStorage(),
+            )
+        )
+        image = Image(self, "kestra_image", name=settings.kestra.image, keep_locally=True)
+        storage = Volume(self, "kestra_storage", name=f"{local.prefix}-kestra-storage")
+        return Container(
+            self,
+            "kestra",
+            name=f"{local.prefix}-kestra",
+            image=image.image_id,
+            command=["server", "standalone"],
+            # Root inside the container only to use the host's Docker socket for script tasks
+            # (Kestra's documented local setup); the UI port is published on localhost only.
+            user="root",
+            restart="unless-stopped",
+            must_run=True,
+            env=[
+                f"KESTRA_CONFIGURATION={terraform_text.literal(config)}",
+                f"{kestra_config.BASIC_AUTH_PASSWORD_ENV}={passwords['kestra_password'].string_value}",
+                f"{kestra_config.METADATA_DB_PASSWORD_ENV}={passwords['kestra_db_password'].string_value}",
+                # Open-source Kestra reads secrets from SECRET_* variables holding base64.
+                f"SECRET_{DATA_PG_SECRET}={Fn.base64encode(passwords['zoomcamp_db_password'].string_value)}",
+            ],
+            volumes=[
+                ContainerVolumes(volume_name=storage.name, container_path="/app/storage"),
+                ContainerVolumes(host_path=local.docker_socket, container_path="/var/run/docker.sock"),
+                ContainerVolumes(
+                    host_path=kestra_config.TASK_WORKING_DIR, container_path=kestra_config.TASK_WORKING_DIR
+                ),
+            ],
+            networks_advanced=[ContainerNetworksAdvanced(name=network.name, aliases=["kestra"])],
+            ports=[ContainerPorts(internal=8080, external=local.kestra_port, ip=local.bind_address)],
+            healthcheck=ContainerHealthcheck(
+                test=kestra_config.healthcheck_command(),
+                interval="10s",
+                timeout="5s",
+                retries=30,
+                start_period="60s",
+            ),
+            wait=True,
+            wait_timeout=600,
+            depends_on=[metadata_pg.container],
+        )
+
+    def _pgadmin(self, settings: Settings, network: Network, data_pg: DockerPostgres) -> None:
+        local = settings.local
+        password = _password_variable(self, "pgadmin_password")
+        image = Image(self, "pgadmin_image", name=local.pgadmin_image, keep_locally=True)
+        volume = Volume(self, "pgadmin_data", name=f"{local.prefix}-pgadmin-data")
+        Container(
+            self,
+            "pgadmin",
+            name=f"{local.prefix}-pgadmin",
+            image=image.image_id,
+            restart="unless-stopped",
+            env=[
+                f"PGADMIN_DEFAULT_EMAIL={settings.kestra.username}",
+                f"PGADMIN_DEFAULT_PASSWORD={password.string_value}",
+            ],
+            volumes=[ContainerVolumes(volume_name=volume.name, container_path="/var/lib/pgadmin")],
+            networks_advanced=[ContainerNetworksAdvanced(name=network.name)],
+            ports=[ContainerPorts(internal=80, external=local.pgadmin_port, ip=local.bind_address)],
+            depends_on=[data_pg.container],
+        )
+
+    def _outputs(self, settings: Settings) -> None:
+        local = settings.local
+        credentials = str(CREDENTIALS_FILE.relative_to(PROJECT_ROOT))
+        TerraformOutput(self, "kestra_url", value=local.kestra_url)
+        TerraformOutput(self, "kestra_username", value=settings.kestra.username)
+        TerraformOutput(self, "credentials_file", value=credentials)
+        TerraformOutput(
+            self,
+            "data_postgres",
+            value={
+                "host": "localhost" if local.bind_address == "0.0.0.0" else local.bind_address,
+                "port": local.data_pg_port,
+                "database": local.data_db_name,
+                "user": local.data_db_user,
+                "password": f"TF_VAR_zoomcamp_db_password in {credentials}",
+                "from_kestra": f"{DATA_PG_ALIAS}:5432",
+            },
+        )
+        if local.pgadmin_enabled:
+            TerraformOutput(self, "pgadmin_url", value=f"http://localhost:{local.pgadmin_port}")

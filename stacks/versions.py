@@ -1,0 +1,16 @@
+"""Every pinned version the stacks deploy, in one place.
+
+The Kestra image and the Kestra Terraform provider are released as a pair: provider 1.3.x
+speaks the API of Kestra 1.3, provider 2.x targets Kestra 2 and breaks on 1.3. Keep the two
+on the same minor; tests/unit/test_versions.py fails when they drift apart.
+"""
+
+KESTRA_VERSION = "1.3.14"
+KESTRA_IMAGE = f"kestra/kestra:v{KESTRA_VERSION}"
+KESTRA_PROVIDER_SOURCE = "kestra-io/kestra"
+KESTRA_PROVIDER_VERSION = "~> 1.3.0"
+
+# Data and metadata databases: the course flows use MERGE, which needs PostgreSQL >= 15.
+POSTGRES_IMAGE = "postgres:17.6"
+MIN_DATA_POSTGRES_MAJOR = 15
+PGADMIN_IMAGE = "dpage/pgadmin4:9.8"

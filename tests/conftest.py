@@ -1,0 +1,31 @@
+"""Shared fixtures: each stack is synthesized once per test run, PostgreSQL started once."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+from postgres_server import PostgresServer  # noqa: E402
+from synth import synth_stack  # noqa: E402
+
+import stacks  # noqa: E402,F401  (silences the jsii banner before cdktf loads)
+
+
+@pytest.fixture(scope="session")
+def local_synth() -> dict[str, Any]:
+    """The default local stack, synthesized once for every test that reads it."""
+    return synth_stack("local")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL (>= 15) for the whole run, started only if a test asks for it."""
+    with PostgresServer() as server:
+        yield server
