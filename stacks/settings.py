@@ -94,6 +94,9 @@ class GcpSettings:
 @dataclass(frozen=True)
 class Settings:
     stacks: tuple[str, ...]
+    # Sandbox mode is the only way to let destroy take data with it (bucket and dataset
+    # contents, database volumes); off by default so a destroy never loses data by surprise.
+    sandbox: bool
     kestra: KestraSettings
     local: LocalSettings
     gcp: GcpSettings
@@ -105,6 +108,7 @@ class Settings:
         reader = _EnvReader(os.environ if env is None else env)
         settings = cls(
             stacks=reader.stacks("ZOOMCAMP_STACKS", "local,gcp"),
+            sandbox=reader.boolean("ZOOMCAMP_SANDBOX", False),
             kestra=KestraSettings(
                 image=reader.kestra_image("KESTRA_IMAGE", versions.KESTRA_IMAGE),
                 username=reader.matching(
