@@ -1,0 +1,89 @@
+"""Every flows/*.yaml becomes one flow; anything Kestra would reject stops synth, naming the file."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+from cdktf import Testing as CdktfTesting
+
+from stacks.app import build_app
+from stacks.flow_catalog import FlowCatalogError, load_flow_catalog
+from stacks.settings import PROJECT_ROOT, Settings
+
+GOOD = "id: {id}\nnamespace: zoomcamp\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_repository_flows_load_and_match_their_files() -> None:
+    flows = load_flow_catalog(PROJECT_ROOT / "flows")
+    assert flows, "flows/ must hold the course flows"
+    for flow in flows:
+        assert flow.content == flow.path.read_text(encoding="utf-8")
+        assert flow.path.stem == flow.flow_id
+        assert flow.namespace == "zoomcamp"
+
+
+def test_good_flows_are_sorted_and_keyed(tmp_path: Path) -> None:
+    write(tmp_path, "b_flow.yaml", GOOD.format(id="b_flow"))
+    write(tmp_path, "a_flow.yml", GOOD.format(id="a_flow"))
+    write(tmp_path, "notes.md", "not a flow")
+    flows = load_flow_catalog(tmp_path)
+    assert [flow.key for flow in flows] == ["zoomcamp/a_flow", "zoomcamp/b_flow"]
+    assert flows[0].construct_id == "flow_a_flow"
+
+
+BAD_FLOWS = [
+    ("broken.yaml", "id: broken\nnamespace: zoomcamp\ntasks: [\n", "invalid YAML at line 4"),
+    ("scalar.yaml", "just a string\n", "must be a YAML mapping with id, namespace and tasks"),
+    ("no_id.yaml", "namespace: zoomcamp\ntasks:\n  - id: t\n    type: x\n", "missing required field 'id'"),
+    ("no_ns.yaml", "id: no_ns\ntasks:\n  - id: t\n    type: x\n", "missing required field 'namespace'"),
+    ("no_tasks.yaml", "id: no_tasks\nnamespace: zoomcamp\n", "missing required field 'tasks'"),
+    ("empty_tasks.yaml", "id: empty_tasks\nnamespace: zoomcamp\ntasks: []\n", "'tasks' must be a non-empty list"),
+    ("numeric.yaml", "id: 42\nnamespace: zoomcamp\ntasks:\n  - id: t\n", "field 'id' must be a non-empty string"),
+    ("bad id.yaml", "id: bad id\nnamespace: zoomcamp\ntasks:\n  - id: t\n", "id 'bad id' is not a valid Kestra id"),
+    ("bad_ns.yaml", "id: bad_ns\nnamespace: Zoom.Camp\ntasks:\n  - id: t\n", "namespace 'Zoom.Camp' is not a valid"),
+    ("renamed.yaml", GOOD.format(id="original"), "file name does not match its id 'original'; rename the file"),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "message"), BAD_FLOWS, ids=[name for name, _, _ in BAD_FLOWS])
+def test_bad_flow_stops_with_file_and_problem(tmp_path: Path, name: str, text: str, message: str) -> None:
+    write(tmp_path, name, text)
+    with pytest.raises(FlowCatalogError) as caught:
+        load_flow_catalog(tmp_path)
+    error = str(caught.value)
+    assert len(error.splitlines()) == 1
+    assert name in error
+    assert message in error
+
+
+def test_duplicate_namespace_and_id_names_both_files(tmp_path: Path) -> None:
+    write(tmp_path, "dup.yaml", GOOD.format(id="dup"))
+    write(tmp_path, "dup.yml", GOOD.format(id="dup"))
+    with pytest.raises(FlowCatalogError, match=r"dup\.yml: flow zoomcamp/dup is already defined by .*dup\.yaml"):
+        load_flow_catalog(tmp_path)
+
+
+def test_non_utf8_file_is_rejected(tmp_path: Path) -> None:
+    (tmp_path / "latin.yaml").write_bytes("id: latin\nnamespace: zoomcamp\n# caf\xe9\n".encode("latin-1"))
+    with pytest.raises(FlowCatalogError, match=r"latin\.yaml: is not UTF-8 text"):
+        load_flow_catalog(tmp_path)
+
+
+def test_missing_folder_is_reported(tmp_path: Path) -> None:
+    with pytest.raises(FlowCatalogError, match="flows folder not found"):
+        load_flow_catalog(tmp_path / "nowhere")
+
+
+def test_a_bad_flow_stops_synth_of_the_local_stack(tmp_path: Path) -> None:
+    write(tmp_path, "no_tasks.yaml", "id: no_tasks\nnamespace: zoomcamp\n")
+    settings = dataclasses.replace(Settings.from_env({"ZOOMCAMP_STACKS": "local"}), flows_dir=tmp_path)
+    with pytest.raises(FlowCatalogError, match="no_tasks.yaml: missing required field 'tasks'"):
+        build_app(settings, app=CdktfTesting.app())

@@ -1,0 +1,185 @@
+"""What `cdktf deploy local` would create, read from the synthesized Terraform JSON."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+import yaml
+from synth import only, resources, synth_stack
+
+from stacks import kestra_config, versions
+from stacks.flow_catalog import load_flow_catalog
+from stacks.settings import PROJECT_ROOT
+
+FORBIDDEN_TAGS = re.compile(r":(latest|develop)(-.*)?$")
+
+
+def containers(synth: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in resources(synth, "docker_container").values()}
+
+
+def env_of(container: dict[str, Any]) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in container["env"])
+
+
+def kestra_configuration(synth: dict[str, Any]) -> dict[str, Any]:
+    raw = env_of(containers(synth)["zoomcamp-kestra"])["KESTRA_CONFIGURATION"]
+    assert "${" not in raw.replace("$${", ""), "unescaped Terraform interpolation in the Kestra config"
+    return yaml.safe_load(raw.replace("$${", "${"))
+
+
+def test_network_volumes_and_containers(local_synth: dict[str, Any]) -> None:
+    assert only(local_synth, "docker_network")["name"] == "zoomcamp-net"
+    volumes = {v["name"] for v in resources(local_synth, "docker_volume").values()}
+    assert volumes == {"zoomcamp-kestra-postgres-data", "zoomcamp-postgres-data", "zoomcamp-kestra-storage"}
+    assert set(containers(local_synth)) == {"zoomcamp-kestra", "zoomcamp-kestra-postgres", "zoomcamp-postgres"}
+
+
+def test_images_are_pinned_and_kept(local_synth: dict[str, Any]) -> None:
+    images = {i["name"]: i for i in resources(local_synth, "docker_image").values()}
+    assert set(images) == {versions.KESTRA_IMAGE, versions.POSTGRES_IMAGE}
+    assert versions.KESTRA_IMAGE.startswith("kestra/kestra:v1.")
+    for name, image in images.items():
+        assert ":" in name and not FORBIDDEN_TAGS.search(name), name
+        assert image["keep_locally"] is True
+    for container in containers(local_synth).values():
+        assert container["image"].startswith("${docker_image."), container["name"]
+
+
+def test_every_container_is_healthchecked_and_waited_for(local_synth: dict[str, Any]) -> None:
+    for name, container in containers(local_synth).items():
+        assert container["healthcheck"]["test"], name
+        assert container["wait"] is True, name
+        assert container["restart"] == "unless-stopped", name
+    pg_checks = [containers(local_synth)[n]["healthcheck"]["test"] for n in ("zoomcamp-postgres", "zoomcamp-kestra-postgres")]
+    assert all(test[:2] == ["CMD", "pg_isready"] for test in pg_checks)
+    kestra_check = " ".join(containers(local_synth)["zoomcamp-kestra"]["healthcheck"]["test"])
+    assert "/dev/tcp/127.0.0.1/8081" in kestra_check and "GET /health" in kestra_check
+
+
+def test_kestra_runs_standalone_on_postgres_with_basic_auth(local_synth: dict[str, Any]) -> None:
+    kestra = containers(local_synth)["zoomcamp-kestra"]
+    assert kestra["command"] == ["server", "standalone"]
+    config = kestra_configuration(local_synth)
+    assert config["kestra"]["repository"]["type"] == "postgres"
+    assert config["kestra"]["queue"]["type"] == "postgres"
+    assert config["kestra"]["storage"] == {"type": "local", "local": {"base-path": "/app/storage"}}
+    assert config["datasources"]["postgres"]["url"] == "jdbc:postgresql://kestra-postgres:5432/kestra"
+    auth = config["kestra"]["server"]["basic-auth"]
+    assert auth == {"username": "admin@example.com", "password": "${ZOOMCAMP_BASIC_AUTH_PASSWORD}"}
+    assert config["datasources"]["postgres"]["password"] == "${ZOOMCAMP_METADATA_DB_PASSWORD}"
+    assert config["kestra"]["url"] == "http://localhost:8080/"
+
+
+def test_passwords_are_sensitive_variables_never_literals(local_synth: dict[str, Any]) -> None:
+    env = env_of(containers(local_synth)["zoomcamp-kestra"])
+    assert env["ZOOMCAMP_BASIC_AUTH_PASSWORD"] == "${var.kestra_password}"
+    assert env["ZOOMCAMP_METADATA_DB_PASSWORD"] == "${var.kestra_db_password}"
+    assert env["SECRET_ZOOMCAMP_DB_PASSWORD"] == "${base64encode(var.zoomcamp_db_password)}"
+    assert env_of(containers(local_synth)["zoomcamp-postgres"])["POSTGRES_PASSWORD"] == "${var.zoomcamp_db_password}"
+    assert env_of(containers(local_synth)["zoomcamp-kestra-postgres"])["POSTGRES_PASSWORD"] == "${var.kestra_db_password}"
+    for name in ("kestra_password", "kestra_db_password", "zoomcamp_db_password"):
+        variable = local_synth["variable"][name]
+        assert variable["sensitive"] is True and "default" not in variable
+        assert "can(regex(\"[A-Z]\"" in variable["validation"][0]["condition"]
+    for container in containers(local_synth).values():
+        for key, value in env_of(container).items():
+            if any(word in key for word in ("PASSWORD", "SECRET")):
+                assert value.startswith("${") and "var." in value, f"{container['name']} {key} holds a literal"
+
+
+def test_ports_are_published_on_localhost_only(local_synth: dict[str, Any]) -> None:
+    by_name = containers(local_synth)
+    assert by_name["zoomcamp-kestra"]["ports"] == [{"internal": 8080, "external": 8080, "ip": "127.0.0.1"}]
+    assert by_name["zoomcamp-postgres"]["ports"] == [{"internal": 5432, "external": 5432, "ip": "127.0.0.1"}]
+    assert "ports" not in by_name["zoomcamp-kestra-postgres"], "the metadata database stays private"
+
+
+def test_volumes_and_docker_socket_are_mounted(local_synth: dict[str, Any]) -> None:
+    mounts = {v["container_path"]: v for v in containers(local_synth)["zoomcamp-kestra"]["volumes"]}
+    assert mounts["/app/storage"]["volume_name"] == "${docker_volume.kestra_storage.name}"
+    assert mounts["/var/run/docker.sock"]["host_path"] == "/var/run/docker.sock"
+    assert mounts[kestra_config.TASK_WORKING_DIR]["host_path"] == kestra_config.TASK_WORKING_DIR
+    for name in ("zoomcamp-postgres", "zoomcamp-kestra-postgres"):
+        (volume,) = containers(local_synth)[name]["volumes"]
+        assert volume["container_path"] == "/var/lib/postgresql/data"
+        assert volume["volume_name"].startswith("${docker_volume.")
+
+
+def test_start_order_follows_health(local_synth: dict[str, Any]) -> None:
+    address = {c["name"]: f"docker_container.{key}" for key, c in resources(local_synth, "docker_container").items()}
+    assert containers(local_synth)["zoomcamp-kestra"]["depends_on"] == [address["zoomcamp-kestra-postgres"]]
+    for flow in resources(local_synth, "kestra_flow").values():
+        assert flow["depends_on"] == ["docker_container.kestra"]
+    for entry in resources(local_synth, "kestra_kv").values():
+        assert entry["depends_on"] == ["docker_container.kestra"]
+
+
+def test_one_kestra_flow_per_file_with_the_file_text(local_synth: dict[str, Any]) -> None:
+    expected = {flow.flow_id: flow for flow in load_flow_catalog(PROJECT_ROOT / "flows")}
+    synthesized = {f["flow_id"]: f for f in resources(local_synth, "kestra_flow").values()}
+    assert set(synthesized) == set(expected)
+    for flow_id, flow in synthesized.items():
+        assert flow["content"] == expected[flow_id].content
+        assert flow["namespace"] == expected[flow_id].namespace
+
+
+def test_kestra_provider_points_at_local_kestra(local_synth: dict[str, Any]) -> None:
+    (provider,) = local_synth["provider"]["kestra"]
+    assert provider == {
+        "url": "http://localhost:8080",
+        "username": "admin@example.com",
+        "password": "${var.kestra_password}",
+    }
+    assert local_synth["terraform"]["required_providers"]["kestra"] == {
+        "source": versions.KESTRA_PROVIDER_SOURCE,
+        "version": versions.KESTRA_PROVIDER_VERSION,
+    }
+
+
+def test_data_database_settings_reach_flows_as_kv(local_synth: dict[str, Any]) -> None:
+    kv = {e["key"]: e for e in resources(local_synth, "kestra_kv").values()}
+    assert kv["ZOOMCAMP_PG_URL"]["value"] == "jdbc:postgresql://zoomcamp-postgres:5432/ny_taxi"
+    assert kv["ZOOMCAMP_PG_USER"]["value"] == "zoomcamp"
+    assert all("PASSWORD" not in key for key in kv), "credentials never go to KV"
+
+
+def test_no_password_literal_anywhere(local_synth: dict[str, Any]) -> None:
+    text = json.dumps(local_synth)
+    for weak in ("k3str4", "Admin1234", "root:root", "PASSWORD=root"):
+        assert weak not in text
+    assert not re.search(r"PASSWORD=(?!\$\{)", text), "a password env var holds a literal"
+
+
+@pytest.fixture(scope="module")
+def custom_synth() -> dict[str, Any]:
+    return synth_stack(
+        "local",
+        {
+            "KESTRA_PORT": "18080",
+            "ZOOMCAMP_PG_PORT": "15432",
+            "PGADMIN_ENABLED": "true",
+            "PGADMIN_PORT": "18085",
+            "ZOOMCAMP_PREFIX": "dez",
+            "ZOOMCAMP_BIND_ADDRESS": "0.0.0.0",
+        },
+    )
+
+
+def test_ports_prefix_and_pgadmin_follow_settings(custom_synth: dict[str, Any]) -> None:
+    by_name = containers(custom_synth)
+    assert set(by_name) == {"dez-kestra", "dez-kestra-postgres", "dez-postgres", "dez-pgadmin"}
+    assert by_name["dez-kestra"]["ports"] == [{"internal": 8080, "external": 18080, "ip": "0.0.0.0"}]
+    assert by_name["dez-postgres"]["ports"] == [{"internal": 5432, "external": 15432, "ip": "0.0.0.0"}]
+    assert by_name["dez-pgadmin"]["ports"] == [{"internal": 80, "external": 18085, "ip": "0.0.0.0"}]
+    assert env_of(by_name["dez-pgadmin"])["PGADMIN_DEFAULT_PASSWORD"] == "${var.pgadmin_password}"
+    assert "dez-pgadmin-data" in {v["name"] for v in resources(custom_synth, "docker_volume").values()}
+    (provider,) = custom_synth["provider"]["kestra"]
+    assert provider["url"] == "http://localhost:18080"
+    # Flows still reach the data database by its fixed alias, whatever the prefix.
+    kv = {e["key"]: e["value"] for e in resources(custom_synth, "kestra_kv").values()}
+    assert kv["ZOOMCAMP_PG_URL"] == "jdbc:postgresql://zoomcamp-postgres:5432/ny_taxi"
+    assert "zoomcamp-postgres" in by_name["dez-postgres"]["networks_advanced"][0]["aliases"]

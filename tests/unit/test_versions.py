@@ -1,0 +1,29 @@
+"""The Kestra image and the Kestra Terraform provider move together, as a pair."""
+
+from __future__ import annotations
+
+import re
+
+from stacks import versions
+
+
+def minor(text: str) -> tuple[int, int]:
+    match = re.search(r"(\d+)\.(\d+)", text)
+    assert match, text
+    return int(match[1]), int(match[2])
+
+
+def test_image_and_provider_are_on_the_same_kestra_minor() -> None:
+    assert minor(versions.KESTRA_IMAGE.split(":v", 1)[1]) == minor(versions.KESTRA_PROVIDER_VERSION)
+
+
+def test_provider_constraint_only_admits_patches() -> None:
+    assert re.fullmatch(r"~> \d+\.\d+\.\d+", versions.KESTRA_PROVIDER_VERSION), "use ~> X.Y.Z (patch updates only)"
+
+
+def test_kestra_is_a_pinned_1x_release() -> None:
+    assert re.fullmatch(r"kestra/kestra:v1\.\d+\.\d+", versions.KESTRA_IMAGE)
+
+
+def test_data_postgres_supports_merge() -> None:
+    assert int(versions.POSTGRES_IMAGE.split(":")[1].split(".")[0]) >= versions.MIN_DATA_POSTGRES_MAJOR >= 15
