@@ -78,8 +78,10 @@ def main() -> int:
         results[name] = wall
         print(f"{name:<14} {wall:>16.2f} {peak:>17.0f}", flush=True)
     verdict = "meets" if results["local alone"] <= LOCAL_TARGET_SECONDS else "MISSES"
-    print(f"local alone {verdict} the <= {LOCAL_TARGET_SECONDS:.0f} s target; "
-          f"both/local time ratio {results['both stacks'] / results['local alone']:.1f}x")
+    print(
+        f"local alone {verdict} the <= {LOCAL_TARGET_SECONDS:.0f} s target; "
+        f"both/local time ratio {results['both stacks'] / results['local alone']:.1f}x"
+    )
     return 0
 
 

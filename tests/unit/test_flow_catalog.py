@@ -12,7 +12,9 @@ from stacks.app import build_app
 from stacks.flow_catalog import FlowCatalogError, load_flow_catalog
 from stacks.settings import PROJECT_ROOT, Settings
 
-GOOD = "id: {id}\nnamespace: zoomcamp\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+GOOD = (
+    "id: {id}\nnamespace: zoomcamp\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
+)
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -85,5 +87,5 @@ def test_missing_folder_is_reported(tmp_path: Path) -> None:
 def test_a_bad_flow_stops_synth_of_the_local_stack(tmp_path: Path) -> None:
     write(tmp_path, "no_tasks.yaml", "id: no_tasks\nnamespace: zoomcamp\n")
     settings = dataclasses.replace(Settings.from_env({"ZOOMCAMP_STACKS": "local"}), flows_dir=tmp_path)
-    with pytest.raises(FlowCatalogError, match="no_tasks.yaml: missing required field 'tasks'"):
+    with pytest.raises(FlowCatalogError, match=r"no_tasks\.yaml: missing required field 'tasks'"):
         build_app(settings, app=CdktfTesting.app())

@@ -54,7 +54,9 @@ def test_every_container_is_healthchecked_and_waited_for(local_synth: dict[str, 
         assert container["healthcheck"]["test"], name
         assert container["wait"] is True, name
         assert container["restart"] == "unless-stopped", name
-    pg_checks = [containers(local_synth)[n]["healthcheck"]["test"] for n in ("zoomcamp-postgres", "zoomcamp-kestra-postgres")]
+    pg_checks = [
+        containers(local_synth)[n]["healthcheck"]["test"] for n in ("zoomcamp-postgres", "zoomcamp-kestra-postgres")
+    ]
     assert all(test[:2] == ["CMD", "pg_isready"] for test in pg_checks)
     kestra_check = " ".join(containers(local_synth)["zoomcamp-kestra"]["healthcheck"]["test"])
     assert "/dev/tcp/127.0.0.1/8081" in kestra_check and "GET /health" in kestra_check
@@ -80,11 +82,13 @@ def test_passwords_are_sensitive_variables_never_literals(local_synth: dict[str,
     assert env["ZOOMCAMP_METADATA_DB_PASSWORD"] == "${var.kestra_db_password}"
     assert env["SECRET_ZOOMCAMP_DB_PASSWORD"] == "${base64encode(var.zoomcamp_db_password)}"
     assert env_of(containers(local_synth)["zoomcamp-postgres"])["POSTGRES_PASSWORD"] == "${var.zoomcamp_db_password}"
-    assert env_of(containers(local_synth)["zoomcamp-kestra-postgres"])["POSTGRES_PASSWORD"] == "${var.kestra_db_password}"
+    assert (
+        env_of(containers(local_synth)["zoomcamp-kestra-postgres"])["POSTGRES_PASSWORD"] == "${var.kestra_db_password}"
+    )
     for name in ("kestra_password", "kestra_db_password", "zoomcamp_db_password"):
         variable = local_synth["variable"][name]
         assert variable["sensitive"] is True and "default" not in variable
-        assert "can(regex(\"[A-Z]\"" in variable["validation"][0]["condition"]
+        assert 'can(regex("[A-Z]"' in variable["validation"][0]["condition"]
     for container in containers(local_synth).values():
         for key, value in env_of(container).items():
             if any(word in key for word in ("PASSWORD", "SECRET")):

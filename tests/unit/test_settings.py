@@ -47,7 +47,10 @@ BAD_INPUTS = [
     ({"KESTRA_PORT": "99999"}, "KESTRA_PORT='99999' must be a port number from 1 to 65535"),
     ({"KESTRA_PORT": "http"}, "KESTRA_PORT='http' must be a port number"),
     ({"ZOOMCAMP_PG_PORT": "0"}, "ZOOMCAMP_PG_PORT='0' must be a port number"),
-    ({"ZOOMCAMP_PG_PORT": "8080"}, "ZOOMCAMP_PG_PORT=8080 is also KESTRA_PORT: two services cannot share one host port"),
+    (
+        {"ZOOMCAMP_PG_PORT": "8080"},
+        "ZOOMCAMP_PG_PORT=8080 is also KESTRA_PORT: two services cannot share one host port",
+    ),
     (
         {"PGADMIN_ENABLED": "true", "PGADMIN_PORT": "5432"},
         "PGADMIN_PORT=5432 is also ZOOMCAMP_PG_PORT: two services cannot share one host port",
@@ -73,7 +76,9 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize(("env", "message"), BAD_INPUTS, ids=[next(iter(env)) + "=" + next(iter(env.values())) for env, _ in BAD_INPUTS])
+@pytest.mark.parametrize(
+    ("env", "message"), BAD_INPUTS, ids=[next(iter(env)) + "=" + next(iter(env.values())) for env, _ in BAD_INPUTS]
+)
 def test_bad_input_fails_with_one_line(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env(env)
