@@ -38,7 +38,9 @@ def find_bin_dir() -> Path:
     for candidate in candidates:
         path = Path(candidate)
         if path.exists() and _major(path) >= MIN_MAJOR:
-            return path.parent
+            # /usr/local/bin may hold only symlinks to initdb/postgres: use their real folder,
+            # which also has pg_isready.
+            return path.resolve().parent
     raise RuntimeError(
         f"no PostgreSQL >= {MIN_MAJOR} server binaries found; run scripts/ensure_test_tools.sh "
         "(installs Debian's postgresql)"
