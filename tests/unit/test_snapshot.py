@@ -36,4 +36,6 @@ def test_local_stack_matches_snapshot(local_synth: dict[str, Any]) -> None:
         diff = "".join(
             list(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), "snapshot", "synth"))[:80]
         )
-        raise AssertionError(f"local stack differs from {SNAPSHOT.name}; if intended run `make snapshot-update`\n{diff}")
+        raise AssertionError(
+            f"local stack differs from {SNAPSHOT.name}; if intended run `make snapshot-update`\n{diff}"
+        )
