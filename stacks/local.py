@@ -9,7 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from cdktf import Fn, TerraformOutput, TerraformStack, TerraformVariable, TerraformVariableValidationConfig
+from cdktf import (
+    Fn,
+    ITerraformDependable,
+    TerraformOutput,
+    TerraformStack,
+    TerraformVariable,
+    TerraformVariableValidationConfig,
+)
 from cdktf_cdktf_provider_docker.container import (
     Container,
     ContainerHealthcheck,
@@ -100,7 +107,7 @@ class LocalStack(TerraformStack):
         )
 
         self.kestra = self._kestra(settings, network, metadata_pg, passwords)
-        ready: list = [self.kestra]  # type: ignore[type-arg]
+        ready: list[ITerraformDependable] = [self.kestra]  # flows and KV wait for a healthy Kestra
         KestraProvider(
             self,
             "kestra_provider",
