@@ -7,9 +7,10 @@ allowed. The README's settings table documents the same names and defaults.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,12 +30,44 @@ _PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 _KESTRA_IMAGE = re.compile(r"^kestra/kestra:v(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)(-no-plugins)?$")
 _POSTGRES_IMAGE = re.compile(r"^(?:[\w.-]+/)?postgres:(?P<major>\d+)(?:\.\d+)*(?:-[\w.-]+)?$")
 _IPV4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
+# Google Cloud naming rules, checked at synth so a typo never reaches `terraform apply`.
+_GCP_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_GCP_REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+_GCP_ZONE = re.compile(r"^(?P<region>[a-z]+-[a-z]+[0-9]+)-[a-z]$")
+_GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$")
+_BQ_DATASET = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
+_GCE_MACHINE_TYPE = re.compile(r"^[a-z][a-z0-9]*-[a-z0-9-]*[a-z0-9]$")
+_GIT_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[^\s@?#]+$")
+_GIT_BRANCH = re.compile(r"^(?!/|-)(?!.*(\.\.|//|@\{|\.lock$|/$|\.$))[A-Za-z0-9._/-]{1,200}$")
+_REPO_DIRECTORY = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]{1,200}(?<!/)$")
+_CRON_FIELD = re.compile(r"^[0-9*/,-]+$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
 class SettingsError(BundleError):
     """One or more environment variables hold values the stacks cannot use."""
+
+
+def gcs_bucket_problem(name: str) -> str | None:
+    """Cloud Storage's bucket-name rules (dots are left out: they need a verified domain)."""
+    if not 3 <= len(name) <= 63:
+        return "must be 3-63 characters (Cloud Storage rule)"
+    if not _GCS_BUCKET.match(name):
+        return (
+            "must be lower-case letters, digits, '-' or '_', starting and ending with a letter or digit "
+            "(Cloud Storage rule; dots are not supported here)"
+        )
+    if name.startswith("goog") or "google" in name or "g00gle" in name:
+        return "must not start with 'goog' or contain 'google' (Cloud Storage rule)"
+    return None
+
+
+def bigquery_dataset_problem(name: str) -> str | None:
+    if _BQ_DATASET.match(name):
+        return None
+    suggestion = re.sub(r"[^A-Za-z0-9_]", "_", name)[:1024]
+    return f"must use only letters, digits and underscores (BigQuery dataset rule); try {suggestion!r}"
 
 
 def kestra_password_problem(password: str) -> str | None:
@@ -76,6 +109,9 @@ class LocalSettings:
     data_db_name: str
     data_db_user: str
     docker_socket: str
+    # The learner's Application Default Credentials (or key file) mounted read-only into the
+    # local Kestra so GCP flows authenticate without a key in KV, state or Git; None: no mount.
+    google_credentials_file: str | None = None
 
     @property
     def kestra_url(self) -> str:
@@ -84,11 +120,45 @@ class LocalSettings:
 
 
 @dataclass(frozen=True)
+class GitSyncSettings:
+    """Where the Kestra on Compute Engine pulls its flows from (SyncFlows / SyncNamespaceFiles)."""
+
+    # None: the checkout's `origin` remote, read only when the gcp stack is built.
+    url: str | None
+    branch: str
+    flows_directory: str
+    # None: no SyncNamespaceFiles task (the course flows need no namespace files today).
+    files_directory: str | None
+    cron: str
+    # Flows deleted in Git are deleted in Kestra: Git stays the single source of truth.
+    delete_missing: bool
+
+
+@dataclass(frozen=True)
 class GcpSettings:
-    """Raw GCP inputs; the gcp stack resolves and validates them only when it is built."""
+    """GCP inputs, format-checked here. The project (which may need Application Default
+    Credentials) and the names derived from it are resolved by stacks/gcp_target.py, and only
+    when a stack needs them, so the local stack never requires Google credentials."""
 
     project_id: str | None
     region: str
+    zone: str | None = None  # None: "<region>-b", a zone nearly every region has
+    bucket_name: str | None = None  # None: "<project>-<prefix>-data", globally unique via the project
+    dataset: str = "zoomcamp"
+    machine_type: str = "e2-standard-2"
+    # CIDRs allowed to reach Kestra's port 8080 directly (besides the IAP tunnel); empty: none.
+    allowed_cidrs: tuple[str, ...] = ()
+    raw_csv_retention_days: int = 30
+    git: GitSyncSettings = field(
+        default_factory=lambda: GitSyncSettings(
+            url=None,
+            branch="main",
+            flows_directory="flows",
+            files_directory=None,
+            cron="*/15 * * * *",
+            delete_missing=True,
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -153,17 +223,67 @@ class Settings:
                     "must be a lower-case PostgreSQL identifier (letters, digits, '_')",
                 ),
                 docker_socket=reader.absolute_path("DOCKER_SOCKET", "/var/run/docker.sock"),
+                google_credentials_file=reader.google_credentials("ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS"),
             ),
-            gcp=GcpSettings(
-                project_id=reader.optional("GCP_PROJECT_ID"),
-                region=reader.optional("GCP_REGION") or "europe-west2",
-            ),
+            gcp=_read_gcp(reader),
         )
         if not reader.problems:
             reader.check_distinct_ports(settings.local)
         if reader.problems:
             raise SettingsError("\n".join(reader.problems))
         return settings
+
+
+def _read_gcp(reader: _EnvReader) -> GcpSettings:
+    region = reader.matching(
+        "GCP_REGION",
+        "europe-west2",
+        _GCP_REGION,
+        "must be a Google Cloud region such as europe-west2 or us-central1",
+    )
+    return GcpSettings(
+        project_id=reader.matching(
+            "GCP_PROJECT_ID",
+            "",
+            _GCP_PROJECT_ID,
+            "must be a Google Cloud project id: 6-30 lower-case letters, digits or '-', starting with a letter "
+            "(the id, not the project's name or number)",
+        )
+        or None,
+        region=region,
+        zone=reader.zone("GCP_ZONE", region),
+        bucket_name=reader.checked("GCP_BUCKET_NAME", gcs_bucket_problem),
+        dataset=reader.checked("GCP_DATASET", bigquery_dataset_problem) or "zoomcamp",
+        machine_type=reader.matching(
+            "GCP_MACHINE_TYPE",
+            "e2-standard-2",
+            _GCE_MACHINE_TYPE,
+            "must be a Compute Engine machine type such as e2-standard-2",
+        ),
+        allowed_cidrs=reader.cidrs("GCP_ALLOWED_CIDRS"),
+        raw_csv_retention_days=reader.integer("GCP_RAW_CSV_RETENTION_DAYS", 30, 1, 3650, "days"),
+        git=GitSyncSettings(
+            url=reader.git_url("ZOOMCAMP_GIT_URL"),
+            branch=reader.matching(
+                "ZOOMCAMP_GIT_BRANCH", "main", _GIT_BRANCH, "must be a Git branch name such as main"
+            ),
+            flows_directory=reader.matching(
+                "ZOOMCAMP_GIT_FLOWS_DIR",
+                "flows",
+                _REPO_DIRECTORY,
+                "must be a folder path inside the repository, such as flows (no leading '/', no '..')",
+            ),
+            files_directory=reader.matching(
+                "ZOOMCAMP_GIT_FILES_DIR",
+                "",
+                _REPO_DIRECTORY,
+                "must be a folder path inside the repository, such as dbt (no leading '/', no '..')",
+            )
+            or None,
+            cron=reader.cron("ZOOMCAMP_GIT_SYNC_CRON", "*/15 * * * *"),
+            delete_missing=reader.boolean("ZOOMCAMP_GIT_SYNC_DELETE", True),
+        ),
+    )
 
 
 class _EnvReader:
@@ -303,6 +423,114 @@ class _EnvReader:
             self.problems.append(f"{name} {problem} (Kestra 1.x basic-auth rule); unset it to have one generated")
             return None
         return value
+
+    def checked(self, name: str, problem_of: Callable[[str], str | None]) -> str | None:
+        value = self._raw(name)
+        if value is None:
+            return None
+        problem = problem_of(value)
+        if problem:
+            self._fail(name, value, problem)
+            return None
+        return value
+
+    def integer(self, name: str, default: int, low: int, high: int, unit: str) -> int:
+        value = self._raw(name)
+        if value is None:
+            return default
+        if not value.isdigit() or not low <= int(value) <= high:
+            self._fail(name, value, f"must be a whole number of {unit} from {low} to {high}")
+            return default
+        return int(value)
+
+    def zone(self, name: str, region: str) -> str | None:
+        value = self._raw(name)
+        if value is None:
+            return None
+        match = _GCP_ZONE.match(value)
+        if not match:
+            self._fail(name, value, f"must be a Compute Engine zone such as {region}-b")
+            return None
+        if match["region"] != region:
+            self._fail(name, value, f"is not in GCP_REGION {region!r}; pick a zone of that region, e.g. {region}-b")
+            return None
+        return value
+
+    def cidrs(self, name: str) -> tuple[str, ...]:
+        value = self._raw(name)
+        if value is None:
+            return ()
+        accepted: list[str] = []
+        for part in (p.strip() for p in value.split(",") if p.strip()):
+            try:
+                network = ipaddress.IPv4Network(part, strict=True)
+            except ValueError as error:
+                hint = "use IPv4 ranges such as 203.0.113.7/32"
+                if "host bits set" in str(error):
+                    hint = f"did you mean {ipaddress.IPv4Network(part, strict=False)}?"
+                self._fail(name, value, f"has {part!r}, not an IPv4 CIDR range: {hint}")
+                return ()
+            if network.prefixlen < 8:
+                self._fail(
+                    name,
+                    value,
+                    f"has {part!r}: that opens Kestra's plain-HTTP login to a large part of the internet; "
+                    "list your own address (e.g. 203.0.113.7/32) or use the IAP tunnel",
+                )
+                return ()
+            accepted.append(str(network))
+        return tuple(accepted)
+
+    def git_url(self, name: str) -> str | None:
+        value = self._raw(name)
+        if value is None:
+            return None
+        authority = value.split("://", 1)[-1].split("/", 1)[0]
+        if "@" in authority:
+            # Never echo it: the part before '@' is a password or token.
+            self.problems.append(
+                f"{name} must not contain credentials (they would land in instance metadata and Terraform state); "
+                "use the repository's public https URL"
+            )
+            return None
+        if not _GIT_HTTPS_URL.match(value):
+            self._fail(name, value, "must be an https:// Git URL such as https://github.com/you/zoomcamp-kestra.git")
+            return None
+        return value
+
+    def cron(self, name: str, default: str) -> str:
+        value = self._raw(name)
+        if value is None:
+            return default
+        fields = value.split()
+        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+            self._fail(name, value, "must be a 5-field cron expression such as '*/15 * * * *' (every 15 minutes)")
+            return default
+        return value
+
+    def google_credentials(self, switch: str) -> str | None:
+        """GOOGLE_APPLICATION_CREDENTIALS if set, else gcloud's ADC file if it exists, else None."""
+        if not self.boolean(switch, True):
+            return None
+        explicit = self._raw("GOOGLE_APPLICATION_CREDENTIALS")
+        if explicit is not None:
+            path = Path(explicit)
+            if not path.is_absolute() or not path.is_file():
+                # Docker would create a directory in place of a missing file and Kestra would fail later.
+                self._fail(
+                    "GOOGLE_APPLICATION_CREDENTIALS",
+                    explicit,
+                    f"must be the absolute path of an existing file; fix or unset it, or set {switch}=false",
+                )
+                return None
+            return str(path)
+        config_dir = self._raw("CLOUDSDK_CONFIG")
+        home = self._raw("HOME")
+        if config_dir is None and home is None:
+            return None
+        adc = Path(config_dir) if config_dir else Path(home or "") / ".config" / "gcloud"
+        adc = adc / "application_default_credentials.json"
+        return str(adc) if adc.is_absolute() and adc.is_file() else None
 
     def check_distinct_ports(self, local: LocalSettings) -> None:
         ports = {"KESTRA_PORT": local.kestra_port, "ZOOMCAMP_PG_PORT": local.data_pg_port}
