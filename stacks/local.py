@@ -36,6 +36,7 @@ from stacks.flow_catalog import FlowFile
 from stacks.flow_resources import KestraFlows, KestraKvValues
 from stacks.kestra import KestraProvider, KestraProviderProps
 from stacks.local_credentials import CREDENTIALS_FILE, VARIABLES
+from stacks.sandbox import protect_from_destroy
 from stacks.settings import PROJECT_ROOT, Settings
 
 # Fixed network aliases: the flows reach the data database by this name whatever the
@@ -105,6 +106,9 @@ class LocalStack(TerraformStack):
                 published=PublishedPort(host_ip=local.bind_address, host_port=local.data_pg_port),
             ),
         )
+        # The databases' volumes hold the learner's data: never destroyed unless sandbox mode.
+        for database in (metadata_pg, data_pg):
+            protect_from_destroy(database.volume, settings)
 
         self.kestra = self._kestra(settings, network, metadata_pg, passwords)
         ready: list[ITerraformDependable] = [self.kestra]  # flows and KV wait for a healthy Kestra
