@@ -19,7 +19,7 @@ CDKTF := npx --no-install cdktf
 LOCAL_ENV := set -a && . ./.secrets/local.env && set +a &&
 
 .PHONY: help setup synth synth-local test lint format deploy-local destroy-local deploy-gcp destroy-gcp \
-	snapshot-update bench-synth clean
+	snapshot-update bench-synth clean diff sandbox-reset
 
 help: ## List the targets with a one-line description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -68,7 +68,8 @@ deploy-local: setup ## Create or update the local Docker stack: Kestra, PostgreS
 	$(PY) -m stacks.local_credentials ensure
 	$(LOCAL_ENV) ZOOMCAMP_STACKS=local $(CDKTF) deploy local --auto-approve
 
-destroy-local: setup ## Destroy the local Docker stack
+destroy-local: setup ## Destroy the local Docker stack (refused unless ZOOMCAMP_SANDBOX=true: its volumes hold your data)
+	$(PY) -m stacks.sandbox check destroy local
 	$(LOCAL_ENV) ZOOMCAMP_STACKS=local $(CDKTF) destroy local --auto-approve
 
 deploy-gcp: setup ## Create or update the GCP stack (bucket, dataset, identity, Kestra VM)
@@ -76,6 +77,15 @@ deploy-gcp: setup ## Create or update the GCP stack (bucket, dataset, identity, 
 
 destroy-gcp: setup ## Destroy the GCP stack (protected data stays unless sandbox mode is on)
 	ZOOMCAMP_STACKS=gcp $(CDKTF) destroy gcp
+
+BASE ?= origin/main
+FORMAT ?= text
+
+diff: setup ## Offline plan diff of both stacks: BASE=<git revision> (origin/main) vs the working tree; FORMAT=markdown
+	$(PY) -m plan_diff --base "$(BASE)" --format "$(FORMAT)"
+
+sandbox-reset: setup ## Destroy and recreate STACK=local|gcp with its data (only with ZOOMCAMP_SANDBOX=true)
+	$(PY) -m stacks.sandbox_reset "$(STACK)"
 
 snapshot-update: setup ## Rewrite tests/snapshots/ from the current code (review the diff!)
 	UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/unit/test_snapshot.py
