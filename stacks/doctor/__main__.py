@@ -1,0 +1,39 @@
+"""Command line of the doctor: `python -m stacks.doctor [--stack local|gcp] [--json]`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import TextIO
+
+from stacks.doctor.runner import STACKS, run_doctor
+
+
+def _supports_symbols(stream: TextIO) -> bool:
+    try:
+        "✓✗→".encode(stream.encoding or "ascii")
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="make doctor",
+        description="Check that this machine can deploy a stack; exit code 1 when a deploy would fail.",
+    )
+    parser.add_argument("--stack", choices=STACKS, default="local", help="the stack to check (default: local)")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON (for CI)")
+    args = parser.parse_args(argv)
+    out = stdout or sys.stdout
+    report = run_doctor(args.stack, os.environ)
+    if args.json:
+        print(report.to_json(), file=out)
+    else:
+        print(report.render_text(unicode=_supports_symbols(out)), file=out)
+    return report.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
