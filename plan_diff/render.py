@@ -48,7 +48,9 @@ def _is_text(value: Any) -> bool:
 
 def _text_diff(before: str, after: str, indent: str) -> list[str]:
     """Changed lines of a multi-line value, marker in column 0 so Markdown colours them."""
-    lines = list(difflib.unified_diff(before.split("\n"), after.split("\n"), lineterm="", n=2))[2:]
+    lines = list(difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=2))[2:]
+    if not lines:
+        return [f" {indent}(only the line endings differ)"]
     return [f" {indent}{line}" if line.startswith("@@") else f"{line[0]}{indent}{line[1:]}" for line in lines]
 
 
