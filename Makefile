@@ -18,7 +18,7 @@ PY := .venv/bin/python
 CDKTF := npx --no-install cdktf
 LOCAL_ENV := set -a && . ./.secrets/local.env && set +a &&
 
-.PHONY: help setup synth synth-local test lint format deploy-local destroy-local deploy-gcp destroy-gcp \
+.PHONY: help setup synth synth-local test lint format doctor deploy-local destroy-local deploy-gcp destroy-gcp \
 	snapshot-update bench-synth clean diff sandbox-reset
 
 help: ## List the targets with a one-line description
@@ -64,16 +64,20 @@ format: setup ## Apply ruff formatting and safe fixes
 	$(PY) -m ruff check --fix .
 	$(PY) -m ruff format .
 
-deploy-local: setup ## Create or update the local Docker stack: Kestra, PostgreSQL, flows
-	$(PY) -m stacks.local_credentials ensure
-	$(LOCAL_ENV) ZOOMCAMP_STACKS=local $(CDKTF) deploy local --auto-approve
+doctor: setup ## Check this machine can deploy STACK=local|gcp (default local); JSON=1 prints JSON for CI
+	$(PY) -m stacks.doctor --stack "$(or $(STACK),local)" $(if $(JSON),--json)
+
+deploy-local: setup ## Run the doctor, then create or update the local Docker stack (Kestra, PostgreSQL, flows)
+	$(PY) -m stacks.doctor --stack local
+	$(PY) -m stacks.deploy local
 
 destroy-local: setup ## Destroy the local Docker stack (refused unless ZOOMCAMP_SANDBOX=true: its volumes hold your data)
 	$(PY) -m stacks.sandbox check destroy local
 	$(LOCAL_ENV) ZOOMCAMP_STACKS=local $(CDKTF) destroy local --auto-approve
 
-deploy-gcp: setup ## Create or update the GCP stack (bucket, dataset, identity, Kestra VM)
-	ZOOMCAMP_STACKS=gcp $(CDKTF) deploy gcp
+deploy-gcp: setup ## Run the doctor, then create or update the GCP stack (bucket, dataset, identity, Kestra VM)
+	$(PY) -m stacks.doctor --stack gcp
+	$(PY) -m stacks.deploy gcp
 
 destroy-gcp: setup ## Destroy the GCP stack (protected data stays unless sandbox mode is on)
 	ZOOMCAMP_STACKS=gcp $(CDKTF) destroy gcp

@@ -1,0 +1,130 @@
+"""`make deploy-local` / `make deploy-gcp` step by step, each step announced as it starts.
+
+Local: credentials -> synthesize (and show what will exist) -> cdktf deploy -> wait for
+Kestra on the published port -> summary. The passwords go from `.secrets/local.env` to
+the cdktf process as TF_VAR_* variables and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from stacks.deploy import summary
+from stacks.deploy.cdktf_steps import Commands, cdktf_deploy, synthesize, terraform_outputs
+from stacks.deploy.kestra_health import HealthWait, wait_for_kestra
+from stacks.errors import BundleError
+from stacks.flow_catalog import load_flow_catalog
+from stacks.local_credentials import CREDENTIALS_FILE, ensure_credentials, read_credentials
+from stacks.settings import Settings
+
+QUIET_ENV = {
+    # No HashiCorp version check on every command (and no failed lookup offline).
+    "CHECKPOINT_DISABLE": "1",
+}
+
+
+@dataclass
+class Progress:
+    out: TextIO
+    total: int
+    done: int = field(default=0)
+
+    def step(self, title: str) -> None:
+        self.done += 1
+        print(f"\n==> [{self.done}/{self.total}] {title}", file=self.out, flush=True)
+
+    def note(self, text: str) -> None:
+        print(f"    {text}", file=self.out, flush=True)
+
+
+@dataclass(frozen=True)
+class DeployOptions:
+    commands: Commands = field(default_factory=Commands)
+    credentials_file: Path = CREDENTIALS_FILE
+    health_timeout: float = 300.0
+    health_interval: float = 2.0
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def deploy_local(env: Mapping[str, str], out: TextIO, options: DeployOptions | None = None) -> None:
+    options = options or DeployOptions()
+    commands = options.commands
+    stack_env = {**env, **QUIET_ENV, "ZOOMCAMP_STACKS": "local"}
+    settings = Settings.from_env(stack_env)
+    progress = Progress(out, total=4)
+
+    progress.step("Credentials")
+    path, created = ensure_credentials(stack_env, options.credentials_file)
+    shown = _display(path, commands.project_root)
+    progress.note(f"{'Generated new' if created else 'Using the'} passwords in {shown} (mode 0600, git-ignored)")
+    passwords = read_credentials(path)
+    stack_env.update({f"TF_VAR_{name}": value for name, value in passwords.items()})
+
+    progress.step("Synthesizing the local stack (settings and flows checked)")
+    stack_json = synthesize("local", stack_env, commands)
+    flows = load_flow_catalog(settings.flows_dir)
+    progress.note("Terraform will create or keep:")
+    for line in summary.resource_preview(stack_json):
+        progress.note(f"  {line}")
+
+    progress.step("Deploying with `cdktf deploy local` (Terraform's output follows)")
+    cdktf_deploy("local", stack_env, commands, out, auto_approve=True)
+
+    outputs = summary.outputs_of(stack_json)
+    url = str(outputs.get("kestra_url") or settings.local.kestra_url)
+    progress.step(f"Waiting for Kestra to answer at {url}")
+    health, waited = wait_for_kestra(
+        HealthWait(
+            url=url,
+            username=settings.kestra.username,
+            password=passwords.get("kestra_password", ""),
+            container=f"{settings.local.prefix}-kestra",
+            timeout=options.health_timeout,
+            interval=options.health_interval,
+        ),
+        out,
+    )
+    progress.note(f"{health} answered after {waited:.0f}s")
+    print("", file=out)
+    print(summary.local_summary(outputs, flows, health, waited, destroy="make destroy-local"), file=out, flush=True)
+
+
+def deploy_gcp(env: Mapping[str, str], out: TextIO, options: DeployOptions | None = None) -> None:
+    options = options or DeployOptions()
+    commands = options.commands
+    stack_env = {**env, **QUIET_ENV, "ZOOMCAMP_STACKS": "gcp"}
+    Settings.from_env(stack_env)
+    progress = Progress(out, total=3)
+
+    progress.step("Synthesizing the gcp stack (loading the google provider takes a few seconds)")
+    stack_json = synthesize("gcp", stack_env, commands)
+    progress.note("Terraform will create or keep:")
+    for line in summary.resource_preview(stack_json):
+        progress.note(f"  {line}")
+
+    progress.step("Deploying with `cdktf deploy gcp` (review the plan, then approve)")
+    cdktf_deploy("gcp", stack_env, commands, out, auto_approve=False)
+
+    progress.step("Reading the stack's outputs")
+    outputs = terraform_outputs("gcp", stack_env, commands)
+    print("", file=out)
+    destroy = "make destroy-gcp (protected data stays unless ZOOMCAMP_SANDBOX=true)"
+    print(summary.gcp_summary(outputs, destroy=destroy), file=out, flush=True)
+
+
+def deploy(stack: str, env: Mapping[str, str], out: TextIO, options: DeployOptions | None = None) -> None:
+    if stack == "local":
+        deploy_local(env, out, options)
+    elif stack == "gcp":
+        deploy_gcp(env, out, options)
+    else:
+        raise BundleError(f"unknown stack {stack!r}; use: python -m stacks.deploy local|gcp")
