@@ -19,13 +19,15 @@ from stacks.doctor.model import CheckResult
 
 # The services the gcp stack's resources need: the VM and firewall (compute), the bucket
 # (storage), the dataset (bigquery), the service account (iam), project-level IAM bindings
-# (cloudresourcemanager), and the IAP tunnel to reach Kestra (iap).
+# (cloudresourcemanager), Kestra's generated passwords (secretmanager), and the IAP tunnel
+# to reach Kestra (iap). Keep in step with what stacks/gcp creates.
 REQUIRED_APIS = (
     "compute.googleapis.com",
     "storage.googleapis.com",
     "bigquery.googleapis.com",
     "iam.googleapis.com",
     "cloudresourcemanager.googleapis.com",
+    "secretmanager.googleapis.com",
     "iap.googleapis.com",
 )
 # Google's rule for project IDs: 6-30 characters, lower-case letters, digits and hyphens,
