@@ -149,6 +149,8 @@ class GcpSettings:
     # CIDRs allowed to reach Kestra's port 8080 directly (besides the IAP tunnel); empty: none.
     allowed_cidrs: tuple[str, ...] = ()
     raw_csv_retention_days: int = 30
+    # Optional GCS bucket for the gcp stack's Terraform state (stacks/state_backend.py); None: local file.
+    state_bucket: str | None = None
     git: GitSyncSettings = field(
         default_factory=lambda: GitSyncSettings(
             url=None,
@@ -262,6 +264,7 @@ def _read_gcp(reader: _EnvReader) -> GcpSettings:
         ),
         allowed_cidrs=reader.cidrs("GCP_ALLOWED_CIDRS"),
         raw_csv_retention_days=reader.integer("GCP_RAW_CSV_RETENTION_DAYS", 30, 1, 3650, "days"),
+        state_bucket=reader.checked("ZOOMCAMP_STATE_BUCKET", gcs_bucket_problem),
         git=GitSyncSettings(
             url=reader.git_url("ZOOMCAMP_GIT_URL"),
             branch=reader.matching(
