@@ -96,6 +96,6 @@ def wait_for_kestra(
                 f"read `docker logs {wait.container}`, then rerun make deploy-local"
             )
         if elapsed - last_report >= wait.report_every:
-            print(f"    waiting for Kestra at {wait.url} ... {elapsed:.0f}s ({answer.detail})", file=out, flush=True)
+            print(f"    still waiting ... {elapsed:.0f}s ({answer.detail})", file=out, flush=True)
             last_report = elapsed
         sleep(wait.interval)

@@ -18,6 +18,7 @@ from stacks.deploy.kestra_health import HealthWait, wait_for_kestra
 from stacks.errors import BundleError
 from stacks.flow_catalog import load_flow_catalog
 from stacks.local_credentials import CREDENTIALS_FILE, ensure_credentials, read_credentials
+from stacks.sandbox import OPT_IN, PROTECTED_DATA
 from stacks.settings import Settings
 
 QUIET_ENV = {
@@ -46,6 +47,15 @@ class DeployOptions:
     credentials_file: Path = CREDENTIALS_FILE
     health_timeout: float = 300.0
     health_interval: float = 2.0
+
+
+def destroy_hint(stack: str, sandbox: bool) -> str:
+    """How to remove the stack, honest about the data it protects (see stacks/sandbox.py)."""
+    if sandbox:
+        return f"make destroy-{stack}; in sandbox mode this also deletes {PROTECTED_DATA[stack]}"
+    if stack == "local":
+        return f"{OPT_IN['destroy'].format(stack=stack)}; this also deletes {PROTECTED_DATA[stack]}"
+    return f"make destroy-{stack} ({PROTECTED_DATA[stack]} stay unless ZOOMCAMP_SANDBOX=true)"
 
 
 def _display(path: Path, root: Path) -> str:
@@ -95,14 +105,15 @@ def deploy_local(env: Mapping[str, str], out: TextIO, options: DeployOptions | N
     )
     progress.note(f"{health} answered after {waited:.0f}s")
     print("", file=out)
-    print(summary.local_summary(outputs, flows, health, waited, destroy="make destroy-local"), file=out, flush=True)
+    destroy = destroy_hint("local", settings.sandbox)
+    print(summary.local_summary(outputs, flows, health, destroy=destroy), file=out, flush=True)
 
 
 def deploy_gcp(env: Mapping[str, str], out: TextIO, options: DeployOptions | None = None) -> None:
     options = options or DeployOptions()
     commands = options.commands
     stack_env = {**env, **QUIET_ENV, "ZOOMCAMP_STACKS": "gcp"}
-    Settings.from_env(stack_env)
+    settings = Settings.from_env(stack_env)
     progress = Progress(out, total=3)
 
     progress.step("Synthesizing the gcp stack (loading the google provider takes a few seconds)")
@@ -117,7 +128,7 @@ def deploy_gcp(env: Mapping[str, str], out: TextIO, options: DeployOptions | Non
     progress.step("Reading the stack's outputs")
     outputs = terraform_outputs("gcp", stack_env, commands)
     print("", file=out)
-    destroy = "make destroy-gcp (protected data stays unless ZOOMCAMP_SANDBOX=true)"
+    destroy = destroy_hint("gcp", settings.sandbox)
     print(summary.gcp_summary(outputs, destroy=destroy), file=out, flush=True)
 
 

@@ -63,15 +63,13 @@ def outputs_of(stack_json: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _row(label: str, text: str) -> str:
-    return f"  {label:<17}{text}"
+    return f"  {label:<16} {text}"
 
 
-def local_summary(
-    outputs: Mapping[str, Any], flows: Sequence[FlowFile], health: str, waited: float, destroy: str
-) -> str:
+def local_summary(outputs: Mapping[str, Any], flows: Sequence[FlowFile], health: str, destroy: str) -> str:
     url = str(outputs.get("kestra_url", ""))
     secrets = str(outputs.get("credentials_file", ".secrets/local.env"))
-    lines = [f"Kestra is ready ({health}, answered after {waited:.0f}s).", ""]
+    lines = [f"Kestra is ready ({health}).", ""]
     if url:
         lines.append(_row("Kestra UI", url))
     if "kestra_username" in outputs:
