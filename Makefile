@@ -19,7 +19,7 @@ CDKTF := npx --no-install cdktf
 LOCAL_ENV := set -a && . ./.secrets/local.env && set +a &&
 
 .PHONY: help setup synth synth-local test lint format doctor deploy-local destroy-local deploy-gcp destroy-gcp \
-	snapshot-update bench-synth clean diff sandbox-reset
+	snapshot-update bench-synth clean diff sandbox-reset dbt-local
 
 help: ## List the targets with a one-line description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,13 +46,24 @@ tools/checkov/.venv/.synced: tools/checkov/Pipfile.lock | $(PIPENV)
 	cd tools/checkov && PIPENV_PIPFILE="$$PWD/Pipfile" "$(CURDIR)/$(PIPENV)" sync
 	@touch $@
 
+tools/dbt/.venv/.synced: tools/dbt/Pipfile.lock | $(PIPENV)
+	@echo "==> Installing dbt (dbt-core, dbt-postgres, dbt-bigquery) into its own environment"
+	cd tools/dbt && PIPENV_PIPFILE="$$PWD/Pipfile" "$(CURDIR)/$(PIPENV)" sync
+	@touch $@
+
+dbt-local: tools/dbt/.venv/.synced ## Run dbt on the local stack's PostgreSQL, e.g. make dbt-local CMD="build --select staging"
+	$(LOCAL_ENV) DBT_TARGET=postgres DBT_PG_HOST=localhost DBT_PG_PORT="$${ZOOMCAMP_PG_PORT:-5432}" \
+		DBT_PG_USER="$${ZOOMCAMP_PG_USER:-zoomcamp}" DBT_PG_DBNAME="$${ZOOMCAMP_PG_DB:-ny_taxi}" \
+		DBT_ENV_SECRET_PG_PASSWORD="$$TF_VAR_zoomcamp_db_password" \
+		tools/dbt/.venv/bin/dbt $(or $(CMD),build) --project-dir dbt --profiles-dir dbt
+
 synth: setup ## Synthesize both stacks into cdktf.out/ (gcp needs a project: GCP_PROJECT_ID or ADC)
 	$(CDKTF) synth
 
 synth-local: setup ## Synthesize only the local stack (fast: the google provider is not loaded)
 	ZOOMCAMP_STACKS=local $(CDKTF) synth
 
-test: setup tools/checkov/.venv/.synced ## Run the whole test suite (unit, flows, integration on real PostgreSQL)
+test: setup tools/checkov/.venv/.synced tools/dbt/.venv/.synced ## Run the whole test suite (unit, flows, integration on real PostgreSQL)
 	bash scripts/ensure_test_tools.sh
 	$(PY) -m pytest
 
