@@ -36,6 +36,7 @@ from stacks.flow_catalog import FlowFile
 from stacks.flow_resources import KestraFlows, KestraKvValues
 from stacks.kestra import KestraProvider, KestraProviderProps
 from stacks.local_credentials import CREDENTIALS_FILE, VARIABLES
+from stacks.local_gcp import gcp_kv_values, google_credentials_mount
 from stacks.sandbox import protect_from_destroy
 from stacks.settings import PROJECT_ROOT, Settings
 
@@ -132,6 +133,8 @@ class LocalStack(TerraformStack):
                     "JDBC URL of the zoomcamp data PostgreSQL, as seen from Kestra",
                 ),
                 "ZOOMCAMP_PG_USER": (local.data_db_user, "user of the zoomcamp data PostgreSQL"),
+                # What the course's 04_gcp_kv flow set by hand, from the gcp stack's settings.
+                **gcp_kv_values(self, settings),
             },
             depends_on=ready,
         )
@@ -157,6 +160,7 @@ class LocalStack(TerraformStack):
                 storage=kestra_config.LocalStorage(),
             )
         )
+        google_volumes, google_env = google_credentials_mount(settings)
         image = Image(self, "kestra_image", name=settings.kestra.image, keep_locally=True)
         storage = Volume(self, "kestra_storage", name=f"{local.prefix}-kestra-storage")
         return Container(
@@ -176,6 +180,7 @@ class LocalStack(TerraformStack):
                 f"{kestra_config.METADATA_DB_PASSWORD_ENV}={passwords['kestra_db_password'].string_value}",
                 # Open-source Kestra reads secrets from SECRET_* variables holding base64.
                 f"SECRET_{DATA_PG_SECRET}={Fn.base64encode(passwords['zoomcamp_db_password'].string_value)}",
+                *google_env,
             ],
             volumes=[
                 ContainerVolumes(volume_name=storage.name, container_path="/app/storage"),
@@ -183,6 +188,7 @@ class LocalStack(TerraformStack):
                 ContainerVolumes(
                     host_path=kestra_config.TASK_WORKING_DIR, container_path=kestra_config.TASK_WORKING_DIR
                 ),
+                *google_volumes,
             ],
             networks_advanced=[ContainerNetworksAdvanced(name=network.name, aliases=["kestra"])],
             ports=[ContainerPorts(internal=8080, external=local.kestra_port, ip=local.bind_address)],

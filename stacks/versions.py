@@ -14,3 +14,7 @@ KESTRA_PROVIDER_VERSION = "~> 1.3.0"
 POSTGRES_IMAGE = "postgres:17.6"
 MIN_DATA_POSTGRES_MAJOR = 15
 PGADMIN_IMAGE = "dpage/pgadmin4:9.8"
+
+# Kestra on Compute Engine: Ubuntu LTS from Canonical's image family. A family is resolved
+# when the boot disk is created; an existing VM keeps its image until it is replaced.
+GCE_IMAGE = "ubuntu-os-cloud/ubuntu-2404-lts-amd64"

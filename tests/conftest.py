@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from gcp_env import GCP_ENV  # noqa: E402
 from postgres_server import PostgresServer  # noqa: E402
 from synth import synth_stack  # noqa: E402
 
@@ -22,6 +23,12 @@ import stacks  # noqa: E402,F401  (silences the jsii banner before cdktf loads)
 def local_synth() -> dict[str, Any]:
     """The default local stack, synthesized once for every test that reads it."""
     return synth_stack("local")
+
+
+@pytest.fixture(scope="session")
+def gcp_synth() -> dict[str, Any]:
+    """The gcp stack, synthesized once per run: loading the google provider costs ~13 s and ~1.35 GB."""
+    return synth_stack("gcp", GCP_ENV)
 
 
 @pytest.fixture(scope="session")

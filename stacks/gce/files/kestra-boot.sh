@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# Starts Kestra on this VM at every boot (run by kestra.service, which cloud-init installs):
+#  1. mounts the persistent data disk, formatting it only when it is brand new, so Kestra's
+#     metadata PostgreSQL survives the VM being replaced;
+#  2. reads the Kestra basic-auth password and the Git-sync webhook key from Secret Manager,
+#     generating them on the first boot: they never appear in instance metadata, Terraform
+#     state or Git, and the owner reads them with `gcloud secrets versions access latest`;
+#  3. starts PostgreSQL and Kestra with docker compose and waits until both are healthy;
+#  4. runs the system flows once: the GCP KV values, then the first Git sync.
+# Settings (names only, no secrets) come from /etc/kestra/boot.env, rendered by the gcp stack.
+set -euo pipefail
+shopt -s inherit_errexit
+umask 077
+
+BOOT_ENV=${KESTRA_BOOT_ENV:-/etc/kestra/boot.env}
+# shellcheck source=/dev/null
+source "$BOOT_ENV"
+
+: "${PROJECT_ID:?}" "${DATA_DEVICE:?}" "${DATA_MOUNT:?}" "${COMPOSE_FILE:?}" "${RUN_DIR:?}"
+: "${BASIC_AUTH_SECRET:?}" "${WEBHOOK_KEY_SECRET:?}" "${KESTRA_USERNAME:?}" "${KESTRA_API:?}"
+: "${BASIC_AUTH_PASSWORD_ENV:?}" "${METADATA_DB_PASSWORD_ENV:?}" "${WEBHOOK_SECRET_ENV:?}"
+: "${SYSTEM_NAMESPACE:?}" "${KV_FLOW_ID:?}" "${GIT_SYNC_FLOW_ID:?}"
+
+readonly SECRETS_API=https://secretmanager.googleapis.com/v1
+readonly METADATA_API=http://metadata.google.internal/computeMetadata/v1
+TOKEN=""
+KESTRA_PASSWORD=""
+
+log() { printf 'kestra-boot: %s\n' "$*" >&2; }
+die() {
+  log "error: $*"
+  exit 1
+}
+
+# --- 1. the data disk --------------------------------------------------------------------
+
+wait_for_device() {
+  local waited=0
+  until [[ -b $DATA_DEVICE ]]; do
+    if ((waited >= 120)); then
+      die "data disk $DATA_DEVICE did not appear; check the disk is attached to this VM"
+    fi
+    sleep 2
+    waited=$((waited + 2))
+  done
+}
+
+mount_data_disk() {
+  local probe=0
+  wait_for_device
+  # blkid -p exits 2 only when the device holds no filesystem at all; anything else but 0
+  # is an error, and an error must never lead to formatting a disk that may hold data.
+  blkid -p "$DATA_DEVICE" >/dev/null 2>&1 || probe=$?
+  case $probe in
+    0) ;;
+    2)
+      log "formatting the new, empty data disk $DATA_DEVICE"
+      mkfs.ext4 -q -m 0 -L kestra-data -E lazy_itable_init=0,lazy_journal_init=0,discard "$DATA_DEVICE"
+      ;;
+    *) die "cannot probe $DATA_DEVICE (blkid exit $probe); not touching it" ;;
+  esac
+  mkdir -p "$DATA_MOUNT"
+  # fstab mounts it before Docker starts on later boots, so restarted containers find their data.
+  if ! grep -qs "^$DATA_DEVICE " /etc/fstab; then
+    printf '%s %s ext4 discard,defaults,nofail 0 2\n' "$DATA_DEVICE" "$DATA_MOUNT" >>/etc/fstab
+  fi
+  if ! mountpoint -q "$DATA_MOUNT"; then
+    mount "$DATA_MOUNT"
+  fi
+  mkdir -p "$DATA_MOUNT/postgres" "$DATA_MOUNT/secrets"
+}
+
+# --- 2. secrets --------------------------------------------------------------------------
+
+new_password() {
+  # 24 letters and digits, with an upper-case letter, a lower-case letter and a digit:
+  # Kestra's basic-auth rule, and safe in env files and curl configs.
+  python3 - <<'PY'
+import secrets
+import string
+
+alphabet = string.ascii_letters + string.digits
+while True:
+    candidate = "".join(secrets.choice(alphabet) for _ in range(24))
+    if any(c.isupper() for c in candidate) and any(c.islower() for c in candidate) and any(c.isdigit() for c in candidate):
+        print(candidate)
+        break
+PY
+}
+
+access_token() {
+  curl -fsS --retry 5 -H 'Metadata-Flavor: Google' "$METADATA_API/instance/service-accounts/default/token" |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])'
+}
+
+# curl reads the header from a file descriptor, so the token never shows in the process list.
+bearer() { printf 'header = "Authorization: Bearer %s"\n' "$TOKEN"; }
+
+# Prints the latest version of secret $1, or nothing when the secret has no version yet.
+secret_latest() {
+  local body status
+  body=$(mktemp)
+  status=$(curl -sS -o "$body" -w '%{http_code}' --config <(bearer) \
+    "$SECRETS_API/projects/$PROJECT_ID/secrets/$1/versions/latest:access") || status=000
+  case $status in
+    200)
+      python3 -c 'import base64, json, sys; sys.stdout.write(base64.b64decode(json.load(open(sys.argv[1]))["payload"]["data"]).decode())' "$body"
+      ;;
+    404) ;;
+    *)
+      log "Secret Manager answered HTTP $status for $1: $(head -c 300 "$body")"
+      rm -f "$body"
+      return 1
+      ;;
+  esac
+  rm -f "$body"
+}
+
+secret_add() {
+  local data
+  data=$(printf '%s' "$2" | base64 -w0)
+  printf '{"payload": {"data": "%s"}}' "$data" |
+    curl -fsS -o /dev/null --config <(bearer) -H 'Content-Type: application/json' \
+      --data-binary @- "$SECRETS_API/projects/$PROJECT_ID/secrets/$1:addVersion"
+}
+
+# The value of secret $1, generated and stored as its first version on the first boot.
+secret_or_generate() {
+  local value
+  if ! value=$(secret_latest "$1"); then
+    die "cannot read secret $1; is the Secret Manager API enabled (gcloud services enable secretmanager.googleapis.com)?"
+  fi
+  if [[ -z $value ]]; then
+    value=$(new_password)
+    secret_add "$1" "$value" || die "cannot add a version to secret $1"
+    log "generated $1 and stored it in Secret Manager"
+  fi
+  printf '%s' "$value"
+}
+
+# A password that only this VM's PostgreSQL needs: kept on the data disk with the database.
+disk_secret() {
+  local file="$DATA_MOUNT/secrets/$1"
+  if [[ ! -s $file ]]; then
+    new_password >"$file"
+  fi
+  tr -d '\n' <"$file"
+}
+
+write_env_files() {
+  local webhook_key webhook_key_base64 db_password
+  TOKEN=$(access_token) || die "no access token from the metadata server; is a service account attached?"
+  KESTRA_PASSWORD=$(secret_or_generate "$BASIC_AUTH_SECRET")
+  webhook_key=$(secret_or_generate "$WEBHOOK_KEY_SECRET")
+  webhook_key_base64=$(printf '%s' "$webhook_key" | base64 -w0)
+  db_password=$(disk_secret metadata-db-password)
+  mkdir -p "$RUN_DIR"
+  chmod 700 "$RUN_DIR"
+  {
+    printf '%s=%s\n' "$BASIC_AUTH_PASSWORD_ENV" "$KESTRA_PASSWORD"
+    printf '%s=%s\n' "$METADATA_DB_PASSWORD_ENV" "$db_password"
+    printf '%s=%s\n' "$WEBHOOK_SECRET_ENV" "$webhook_key_base64"
+  } >"$RUN_DIR/kestra.env"
+  printf 'POSTGRES_PASSWORD=%s\n' "$db_password" >"$RUN_DIR/postgres.env"
+}
+
+# --- 3. Kestra ---------------------------------------------------------------------------
+
+start_kestra() {
+  log "starting PostgreSQL and Kestra (the first boot pulls the images: a few minutes)"
+  if ! docker compose --file "$COMPOSE_FILE" up --detach --wait --wait-timeout 900; then
+    die "Kestra did not become healthy; see: sudo docker compose --file $COMPOSE_FILE logs kestra"
+  fi
+}
+
+# --- 4. system flows ---------------------------------------------------------------------
+
+basic_auth() { printf 'user = "%s:%s"\n' "$KESTRA_USERNAME" "$KESTRA_PASSWORD"; }
+
+run_flow() {
+  local attempt
+  for attempt in {1..30}; do
+    if curl -fsS -o /dev/null --config <(basic_auth) -X POST "$KESTRA_API/executions/$1/$2"; then
+      log "started flow $1.$2"
+      return 0
+    fi
+    log "flow $1.$2 not accepted yet (attempt $attempt of 30)"
+    sleep 10
+  done
+  # Not fatal: Kestra is up, and the Git sync also runs on its schedule.
+  log "could not start flow $1.$2; start it from the UI (namespace $1)"
+}
+
+main() {
+  mount_data_disk
+  write_env_files
+  start_kestra
+  run_flow "$SYSTEM_NAMESPACE" "$KV_FLOW_ID"
+  run_flow "$SYSTEM_NAMESPACE" "$GIT_SYNC_FLOW_ID"
+  log "Kestra is up on port 8080"
+}
+
+main "$@"
