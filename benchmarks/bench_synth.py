@@ -51,7 +51,9 @@ def _tree_rss_kib(root: int) -> int:
 
 def measure(env_overrides: dict[str, str]) -> tuple[float, float]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KESTRA_", "ZOOMCAMP_", "PGADMIN_"))}
-    env |= {"GCP_PROJECT_ID": "bench-project", **env_overrides}
+    # The gcp stack also needs the Git repository its VM syncs from (a checkout may have no origin).
+    env |= {"GCP_PROJECT_ID": "bench-project", "ZOOMCAMP_GIT_URL": "https://github.com/example/zoomcamp-kestra.git"}
+    env |= env_overrides
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         process = subprocess.Popen([sys.executable, str(ROOT / "main.py")], cwd=out, env=env)

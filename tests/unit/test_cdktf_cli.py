@@ -21,6 +21,8 @@ def test_npx_cdktf_synth_writes_both_stacks(tmp_path: Path) -> None:
     assert shutil.which("npx"), "npx (Node) is required"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KESTRA_", "ZOOMCAMP_", "PGADMIN_"))}
     env |= {"GCP_PROJECT_ID": "zoomcamp-e2e-project", "CHECKPOINT_DISABLE": "1", "CI": "1"}
+    # The gcp stack needs the repository its VM syncs flows from; this checkout may have no origin.
+    env["ZOOMCAMP_GIT_URL"] = "https://github.com/example/zoomcamp-kestra.git"
     result = subprocess.run(
         ["npx", "--no-install", "cdktf", "synth", "--output", str(tmp_path / "out")],
         cwd=PROJECT_ROOT,
