@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the system tools the test suite runs for real (PostgreSQL server >= 15), from
+# Installs the system tools the test suite runs for real (PostgreSQL server >= 15, cloud-init), from
 # Debian's packages when missing. Python and Node tools come from the lock files instead.
 set -euo pipefail
 
@@ -39,3 +39,9 @@ if ! initdb_path=$(find_initdb); then
   initdb_path=$(find_initdb) || { echo "error: no PostgreSQL >= $min_pg_major server found after install" >&2; exit 1; }
 fi
 echo "==> PostgreSQL server: $initdb_path ($(pg_major "$initdb_path"))"
+
+# cloud-init validates the gcp stack's rendered user-data (`cloud-init schema`, tests/policy/).
+if ! command -v cloud-init >/dev/null 2>&1; then
+  apt_install cloud-init
+fi
+echo "==> cloud-init: $(cloud-init --version 2>&1)"
