@@ -9,7 +9,9 @@ cheap to find before Terraform creates anything. A port held by one of *our* con
 from __future__ import annotations
 
 import errno
+import os
 import socket
+import stat
 import sys
 from dataclasses import dataclass
 
@@ -18,6 +20,7 @@ from stacks.doctor.docker_engine import DockerEndpoint, DockerEngine, DockerEngi
 from stacks.doctor.model import CheckResult, Status
 from stacks.settings import LocalSettings
 
+DEFAULT_SOCKET = "/var/run/docker.sock"
 START_DOCKER = (
     "start Docker (Docker Desktop, or `sudo systemctl start docker` on Linux) and wait until `docker info` works"
 )
@@ -35,7 +38,7 @@ class DockerProbe:
 
 def probe_docker(ctx: DoctorContext) -> DockerProbe:
     title = "Docker engine"
-    default_socket = ctx.settings.local.docker_socket if ctx.settings else "/var/run/docker.sock"
+    default_socket = ctx.settings.local.docker_socket if ctx.settings else DEFAULT_SOCKET
     try:
         endpoint = DockerEndpoint.resolve(ctx.env, default_socket)
     except DockerEngineError as error:
@@ -72,6 +75,59 @@ def _engine_failure(ctx: DoctorContext, endpoint: DockerEndpoint, error: DockerE
         else:
             fix = START_DOCKER
     return CheckResult.fail("docker", title, message, fix)
+
+
+def _is_socket(path: str) -> bool:
+    try:
+        return stat.S_ISSOCK(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def check_kestra_socket(ctx: DoctorContext) -> list[CheckResult]:
+    """Terraform talks to DOCKER_HOST (else the default socket); Kestra mounts DOCKER_SOCKET.
+
+    Both must be the same engine, or script tasks start their containers on another Docker
+    than the one holding the stack's network. Silent when they trivially agree.
+    """
+    if ctx.settings is None:
+        return []
+    title = "Docker socket for Kestra"
+    mounted = ctx.settings.local.docker_socket
+    docker_host = (ctx.env.get("DOCKER_HOST") or "").strip()
+    if not docker_host:
+        if mounted == DEFAULT_SOCKET:
+            return []
+        return [
+            CheckResult.fail(
+                "docker.socket",
+                title,
+                f"DOCKER_SOCKET={mounted} but DOCKER_HOST is unset, so Terraform would use {DEFAULT_SOCKET}",
+                f"`export DOCKER_HOST=unix://{mounted}` as well",
+            )
+        ]
+    if not docker_host.startswith("unix://"):
+        return []  # a remote engine: its socket path is on another machine
+    used = docker_host.removeprefix("unix://")
+    if os.path.realpath(used) == os.path.realpath(mounted):
+        return []
+    if not _is_socket(mounted):
+        return [
+            CheckResult.fail(
+                "docker.socket",
+                title,
+                f"DOCKER_SOCKET={mounted} is not a socket; Kestra mounts it to run script tasks",
+                f"`export DOCKER_SOCKET={used}` (the engine DOCKER_HOST names)",
+            )
+        ]
+    return [
+        CheckResult.warn(
+            "docker.socket",
+            title,
+            f"Kestra mounts DOCKER_SOCKET={mounted}, Terraform uses DOCKER_HOST={docker_host}",
+            f"unless both are the same engine, `export DOCKER_SOCKET={used}`",
+        )
+    ]
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,11 @@ class DockerEndpoint:
             return cls(url=f"unix://{default_socket}", unix_path=default_socket)
         if docker_host.startswith("unix://"):
             return cls(url=docker_host, unix_path=docker_host.removeprefix("unix://"))
+        if docker_host.startswith("tcp://") and (env.get("DOCKER_TLS_VERIFY") or "").strip() not in ("", "0"):
+            raise DockerEngineError(
+                "unsupported",
+                f"DOCKER_HOST={docker_host!r} uses TLS (DOCKER_TLS_VERIFY), which the doctor cannot check",
+            )
         if docker_host.startswith("tcp://"):
             address = docker_host.removeprefix("tcp://").rstrip("/")
             host, _, port = address.rpartition(":")
@@ -104,7 +109,7 @@ class DockerEngine:
         except PermissionError:
             raise DockerEngineError("denied", f"permission denied on {where}") from None
         except (ConnectionRefusedError, FileNotFoundError):
-            raise DockerEngineError("refused", f"nothing answers on {where} (connection refused)") from None
+            raise DockerEngineError("refused", f"connection refused on {where}") from None
         except TimeoutError:
             raise DockerEngineError("timeout", f"{where} did not answer within {self.timeout:g}s") from None
         except OSError as error:

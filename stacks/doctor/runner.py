@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from stacks.doctor import checks_gcp, checks_settings, checks_tools
-from stacks.doctor.checks_docker import check_ports, probe_docker
+from stacks.doctor.checks_docker import check_kestra_socket, check_ports, probe_docker
 from stacks.doctor.context import DoctorContext
 from stacks.doctor.model import CheckResult, Report
 
@@ -58,6 +58,7 @@ def _local(ctx: DoctorContext) -> list[CheckResult]:
     if isinstance(probe, CheckResult):
         return [*results, probe]
     results.append(probe.result)
+    results += _guard("docker.socket", "Docker socket for Kestra", lambda: check_kestra_socket(ctx))
     results += _guard("ports", "Host ports", lambda: check_ports(ctx, probe))
     return results
 

@@ -66,6 +66,8 @@ def env(tmp_path: Path, sock_dir: Path) -> dict[str, str]:
     return {
         "PATH": str(bin_dir),
         "HOME": str(home),
+        # Terraform's docker provider reads DOCKER_HOST; Kestra mounts DOCKER_SOCKET: one engine.
+        "DOCKER_HOST": f"unix://{sock_dir / 'docker.sock'}",
         "DOCKER_SOCKET": str(sock_dir / "docker.sock"),
         "KESTRA_PORT": str(free_port()),
         "ZOOMCAMP_PG_PORT": str(free_port()),
@@ -157,10 +159,54 @@ def test_something_that_is_not_docker_on_the_socket_is_named(env, project, tmp_p
     # An HTTP server answering 404 to /_ping: a socket, but not a Docker engine.
     server_path = sock_dir / "web.sock"
     with unix_http_server(server_path, lambda path: (404, b"nope", {})):
-        docker = one(doctor("local", {**env, "DOCKER_SOCKET": str(server_path)}, project, tmp_path), "docker")
+        not_docker = {**env, "DOCKER_HOST": f"unix://{server_path}", "DOCKER_SOCKET": str(server_path)}
+        docker = one(doctor("local", not_docker, project, tmp_path), "docker")
     assert docker.status is Status.FAIL
     assert "answered /_ping with 404" in docker.message
     assert "not Docker" in docker.fix
+
+
+def test_tcp_docker_host_with_nothing_listening_is_refused(env, project, tmp_path) -> None:
+    port = free_port()
+    docker = one(doctor("local", {**env, "DOCKER_HOST": f"tcp://127.0.0.1:{port}"}, project, tmp_path), "docker")
+    assert docker.status is Status.FAIL
+    assert docker.message == f"not reachable (connection refused on tcp://127.0.0.1:{port})"
+
+
+def test_tls_docker_host_cannot_be_checked_and_is_only_a_warning(env, project, tmp_path) -> None:
+    tls = {**env, "DOCKER_HOST": "tcp://127.0.0.1:2376", "DOCKER_TLS_VERIFY": "1"}
+    docker = one(doctor("local", tls, project, tmp_path), "docker")
+    assert docker.status is Status.WARN
+    assert docker.fix == "make sure `docker info` works before deploying"
+
+
+def test_socket_without_docker_host_is_not_what_terraform_uses(env, project, tmp_path) -> None:
+    without_host = {k: v for k, v in env.items() if k != "DOCKER_HOST"}
+    report = doctor("local", without_host, project, tmp_path)
+    socket_check = one(report, "docker.socket")
+    assert socket_check.status is Status.FAIL
+    assert socket_check.message == (
+        f"DOCKER_SOCKET={env['DOCKER_SOCKET']} but DOCKER_HOST is unset, so Terraform would use /var/run/docker.sock"
+    )
+    assert socket_check.fix == f"`export DOCKER_HOST=unix://{env['DOCKER_SOCKET']}` as well"
+
+
+def test_kestra_socket_that_does_not_exist_fails(env, project, tmp_path, sock_dir) -> None:
+    with fake_docker_engine(Path(env["DOCKER_SOCKET"])):
+        report = doctor("local", {**env, "DOCKER_SOCKET": str(sock_dir / "gone.sock")}, project, tmp_path)
+    socket_check = one(report, "docker.socket")
+    assert socket_check.status is Status.FAIL
+    assert (
+        socket_check.message
+        == f"DOCKER_SOCKET={sock_dir / 'gone.sock'} is not a socket; Kestra mounts it to run script tasks"
+    )
+    assert one(report, "docker").status is Status.OK
+
+
+def test_one_engine_for_terraform_and_kestra_needs_no_socket_line(env, project, tmp_path) -> None:
+    with fake_docker_engine(Path(env["DOCKER_SOCKET"])):
+        report = doctor("local", env, project, tmp_path)
+    assert "docker.socket" not in [r.check for r in report.results]
 
 
 # --- Host ports --------------------------------------------------------------------------
