@@ -16,6 +16,7 @@ from typing import Any
 
 from stacks.doctor.context import DoctorContext
 from stacks.doctor.model import CheckResult
+from stacks.gcp_target import GcpTargetError, NoProjectError, origin_https_url, resolve_gcp_target, resolve_git_url
 
 # The services the gcp stack's resources need: the VM and firewall (compute), the bucket
 # (storage), the dataset (bigquery), the service account (iam), project-level IAM bindings
@@ -101,6 +102,9 @@ def _first_sentence(error: Exception) -> str:
 def check_project(ctx: DoctorContext, adc: AdcProbe) -> tuple[list[CheckResult], str | None]:
     """The project the stack deploys to: GCP_PROJECT_ID, else the one ADC/gcloud knows."""
     title = "Google Cloud project"
+    fix_id = "set GCP_PROJECT_ID to the ID column of `gcloud projects list`"
+    for problem in ctx.problems_of("GCP_PROJECT_ID"):  # the settings' own format check
+        return [CheckResult.fail("gcp.project", title, problem, fix_id)], None
     chosen = (ctx.env.get("GCP_PROJECT_ID") or "").strip() or None
     source = "GCP_PROJECT_ID"
     if chosen is None and adc.project:
@@ -121,7 +125,7 @@ def check_project(ctx: DoctorContext, adc: AdcProbe) -> tuple[list[CheckResult],
                 "gcp.project",
                 title,
                 f"{chosen!r} from {source} is not a valid project ID{hint}",
-                "set GCP_PROJECT_ID to the ID column of `gcloud projects list`",
+                fix_id,
             )
         ], None
     results = [CheckResult.ok("gcp.project", title, f"{chosen} (from {source})")]
@@ -189,3 +193,73 @@ def check_apis(ctx: DoctorContext, project: str | None) -> CheckResult:
             f"`{enable_command(missing, project)}`",
         )
     return CheckResult.ok("gcp.apis", title, f"all {len(REQUIRED_APIS)} required APIs are enabled in {project}")
+
+
+def check_target(ctx: DoctorContext, project: str | None) -> CheckResult:
+    """The bucket and dataset names the gcp stack derives from the project (stacks/gcp_target.py)."""
+    title = "Bucket and dataset"
+    if ctx.settings is None or project is None:
+        return CheckResult.skip("gcp.target", title, "not checked: fix the settings or project above first")
+    try:
+        target = resolve_gcp_target(ctx.settings, project_lookup=lambda: project)
+    except GcpTargetError as error:
+        return CheckResult.fail("gcp.target", title, str(error), "change the setting the message names")
+    return CheckResult.ok(
+        "gcp.target",
+        title,
+        f"bucket {target.bucket_name}, dataset {target.dataset}, in {target.location} (zone {target.zone})",
+    )
+
+
+def check_git_source(ctx: DoctorContext) -> CheckResult:
+    """Kestra on the VM syncs its flows from Git: the repository must be known and reachable by https."""
+    title = "Flows repository"
+    if ctx.settings is None:
+        return CheckResult.skip("gcp.git", title, "not checked: fix the settings above first")
+    try:
+        url = resolve_git_url(ctx.settings, origin_lookup=lambda: origin_https_url(str(ctx.project_root)))
+    except GcpTargetError as error:
+        return CheckResult.fail(
+            "gcp.git",
+            title,
+            str(error).split(": set ", 1)[0],
+            "set ZOOMCAMP_GIT_URL=https://github.com/<you>/<fork>.git",
+        )
+    git = ctx.settings.gcp.git
+    return CheckResult.ok(
+        "gcp.git",
+        title,
+        f"the VM syncs {git.flows_directory} from {url} (branch {git.branch}): push your flow changes there",
+    )
+
+
+def check_local_gcp(ctx: DoctorContext) -> CheckResult:
+    """The local Kestra gets the GCP KV values and credentials when a project is known (stacks/local_gcp.py)."""
+    title = "GCP flows in the local Kestra"
+    if ctx.settings is None:
+        return CheckResult.skip("gcp.local", title, "not checked: fix the settings above first")
+    try:
+        target = resolve_gcp_target(ctx.settings)
+    except NoProjectError:
+        return CheckResult.warn(
+            "gcp.local",
+            title,
+            "no Google Cloud project, so no GCP KV values (only the GCP flows need them)",
+            "set GCP_PROJECT_ID=<project-id>, or `gcloud auth application-default login` and "
+            "`gcloud config set project <project-id>`, then deploy again",
+        )
+    except GcpTargetError as error:
+        return CheckResult.fail("gcp.local", title, str(error), "change the setting the message names")
+    credentials = ctx.settings.local.google_credentials_file
+    if credentials is None:
+        return CheckResult.warn(
+            "gcp.local",
+            title,
+            f"KV values for project {target.project_id}, but no Google credentials file to mount",
+            f"run `{LOGIN}` if you will run the GCP flows, then deploy again",
+        )
+    return CheckResult.ok(
+        "gcp.local",
+        title,
+        f"KV values for project {target.project_id}; {credentials} mounted read-only",
+    )

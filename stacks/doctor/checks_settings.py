@@ -16,12 +16,16 @@ from stacks.settings import PROJECT_ROOT
 
 KESTRA_IMAGE_VARIABLES = ("KESTRA_IMAGE",)
 POSTGRES_IMAGE_VARIABLES = ("ZOOMCAMP_PG_IMAGE", "KESTRA_PG_IMAGE")
-_OWN_CHECKS = KESTRA_IMAGE_VARIABLES + POSTGRES_IMAGE_VARIABLES
+# Variables whose problems a later check reports in context (so each problem shows once).
+_OWN_CHECKS: dict[str, tuple[str, ...]] = {
+    "local": KESTRA_IMAGE_VARIABLES + POSTGRES_IMAGE_VARIABLES,
+    "gcp": (*KESTRA_IMAGE_VARIABLES, *POSTGRES_IMAGE_VARIABLES, "GCP_PROJECT_ID", "GOOGLE_APPLICATION_CREDENTIALS"),
+}
 
 
 def check_settings(ctx: DoctorContext) -> list[CheckResult]:
     """One failed line per bad variable (the images have checks of their own below)."""
-    problems = [p for p in ctx.settings_problems if problem_variable(p) not in _OWN_CHECKS]
+    problems = [p for p in ctx.settings_problems if problem_variable(p) not in _OWN_CHECKS[ctx.stack]]
     if not problems:
         return [CheckResult.ok("settings", "Settings", "environment variables are valid")]
     results = []

@@ -43,6 +43,7 @@ def _common(ctx: DoctorContext) -> list[CheckResult]:
     results: list[CheckResult] = []
     results += _guard("settings", "Settings", lambda: checks_settings.check_settings(ctx))
     results += _guard("kestra_image", "Kestra image", lambda: checks_settings.check_kestra_image(ctx))
+    results += _guard("postgres_images", "PostgreSQL images", lambda: checks_settings.check_postgres_images(ctx))
     results += _guard("flows", "Flows", lambda: checks_settings.check_flows(ctx))
     results += _guard("python", "Python", lambda: checks_tools.check_python(ctx))
     results += _guard("node", "Node.js", lambda: checks_tools.check_node(ctx))
@@ -52,14 +53,14 @@ def _common(ctx: DoctorContext) -> list[CheckResult]:
 
 
 def _local(ctx: DoctorContext) -> list[CheckResult]:
-    results = _guard("postgres_images", "PostgreSQL images", lambda: checks_settings.check_postgres_images(ctx))
-    results += _guard("credentials", "Local credentials", lambda: checks_settings.check_local_credentials(ctx))
+    results = _guard("credentials", "Local credentials", lambda: checks_settings.check_local_credentials(ctx))
     probe = _attempt("docker", "Docker engine", lambda: probe_docker(ctx))
     if isinstance(probe, CheckResult):
         return [*results, probe]
     results.append(probe.result)
     results += _guard("docker.socket", "Docker socket for Kestra", lambda: check_kestra_socket(ctx))
     results += _guard("ports", "Host ports", lambda: check_ports(ctx, probe))
+    results += _guard("gcp.local", "GCP flows in the local Kestra", lambda: checks_gcp.check_local_gcp(ctx))
     return results
 
 
@@ -72,6 +73,8 @@ def _gcp(ctx: DoctorContext) -> list[CheckResult]:
     project_results, project = checks_gcp.check_project(ctx, adc)
     results += project_results
     results += _guard("gcp.apis", "Google Cloud APIs", lambda: checks_gcp.check_apis(ctx, project))
+    results += _guard("gcp.target", "Bucket and dataset", lambda: checks_gcp.check_target(ctx, project))
+    results += _guard("gcp.git", "Flows repository", lambda: checks_gcp.check_git_source(ctx))
     return results
 
 

@@ -71,6 +71,8 @@ def env(tmp_path: Path, sock_dir: Path) -> dict[str, str]:
         "DOCKER_SOCKET": str(sock_dir / "docker.sock"),
         "KESTRA_PORT": str(free_port()),
         "ZOOMCAMP_PG_PORT": str(free_port()),
+        # A project given, so no test consults this machine's gcloud or ADC for one.
+        "GCP_PROJECT_ID": "zoomcamp-test-project",
     }
 
 
@@ -404,7 +406,12 @@ def gcp_env(env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("CLOUDSDK_CONFIG", str(gcloud_config))
     monkeypatch.setenv("NO_GCE_CHECK", "true")
     monkeypatch.setenv("PATH", env["PATH"])  # no real gcloud for google-auth's project lookup
-    return {**env, "CLOUDSDK_CONFIG": str(gcloud_config)}
+    without_project = {k: v for k, v in env.items() if k != "GCP_PROJECT_ID"}
+    return {
+        **without_project,
+        "CLOUDSDK_CONFIG": str(gcloud_config),
+        "ZOOMCAMP_GIT_URL": "https://github.com/example/zoomcamp-kestra.git",
+    }
 
 
 def adc_file(tmp_path: Path) -> Path:
@@ -445,6 +452,7 @@ def test_missing_credentials_file_fails_with_the_login_command(gcp_env, project,
     assert project_check.status is Status.FAIL
     assert project_check.message == "GCP_PROJECT_ID is not set and ADC has no default project"
     assert one(report, "gcp.apis").status is Status.SKIP
+    assert one(report, "settings").status is Status.OK, "the bad path is reported once, by the ADC check"
     assert report.exit_code == 1
 
 
@@ -511,12 +519,12 @@ def test_project_number_instead_of_id_fails(gcp_env, project, tmp_path, monkeypa
     env = use_env(
         monkeypatch, gcp_env, GOOGLE_APPLICATION_CREDENTIALS=str(adc_file(tmp_path)), GCP_PROJECT_ID="123456789012"
     )
-    check = one(doctor("gcp", env, project, tmp_path), "gcp.project")
+    report = doctor("gcp", env, project, tmp_path)
+    check = one(report, "gcp.project")
     assert check.status is Status.FAIL
-    assert (
-        check.message
-        == "'123456789012' from GCP_PROJECT_ID is not a valid project ID (that looks like a project number; use the ID)"
-    )
+    assert check.message.startswith("GCP_PROJECT_ID='123456789012' must be a Google Cloud project id")
+    assert check.fix == "set GCP_PROJECT_ID to the ID column of `gcloud projects list`"
+    assert one(report, "settings").status is Status.OK, "reported once, by the project check"
 
 
 def test_project_from_adc_is_used_and_a_different_choice_is_flagged(gcp_env, project, tmp_path, monkeypatch) -> None:
@@ -614,3 +622,54 @@ def test_cli_rejects_an_unknown_stack() -> None:
     with pytest.raises(SystemExit) as stopped:
         doctor_main(["--stack", "aws"], stdout=io.StringIO())
     assert stopped.value.code == 2
+
+
+# --- gcp: derived names, flows repository; GCP flows in the local Kestra ---------------------
+
+
+def test_bucket_and_dataset_derived_from_the_project(gcp_env, project, tmp_path, monkeypatch) -> None:
+    env = use_env(
+        monkeypatch, gcp_env, GOOGLE_APPLICATION_CREDENTIALS=str(adc_file(tmp_path)), GCP_PROJECT_ID="my-course-123"
+    )
+    report = doctor("gcp", env, project, tmp_path)
+    target = one(report, "gcp.target")
+    assert target.status is Status.OK
+    assert target.message.startswith("bucket my-course-123-zoomcamp-data, dataset ")
+    git = one(report, "gcp.git")
+    assert git.message.startswith(
+        "the VM syncs flows from https://github.com/example/zoomcamp-kestra.git (branch main)"
+    )
+
+
+def test_no_flows_repository_fails_for_gcp(gcp_env, project, tmp_path, monkeypatch) -> None:
+    env = use_env(
+        monkeypatch, gcp_env, GOOGLE_APPLICATION_CREDENTIALS=str(adc_file(tmp_path)), GCP_PROJECT_ID="my-course-123"
+    )
+    del env["ZOOMCAMP_GIT_URL"]  # and the fake project root is no git checkout with an origin
+    git = one(doctor("gcp", env, project, tmp_path), "gcp.git")
+    assert git.status is Status.FAIL
+    assert git.message == "ZOOMCAMP_GIT_URL is not set and this checkout has no https-usable `origin` remote"
+    assert git.fix == "set ZOOMCAMP_GIT_URL=https://github.com/<you>/<fork>.git"
+
+
+def test_local_kestra_without_google_credentials_is_only_a_warning(env, project, tmp_path) -> None:
+    report = doctor("local", env, project, tmp_path)
+    gcp = one(report, "gcp.local")
+    assert gcp.status is Status.WARN
+    assert gcp.message == "KV values for project zoomcamp-test-project, but no Google credentials file to mount"
+    assert "gcp.local" not in [r.check for r in report.failures]
+
+
+def test_local_kestra_with_credentials_gets_them_mounted(env, project, tmp_path) -> None:
+    credentials = adc_file(tmp_path)
+    gcp = one(
+        doctor("local", {**env, "GOOGLE_APPLICATION_CREDENTIALS": str(credentials)}, project, tmp_path), "gcp.local"
+    )
+    assert gcp.status is Status.OK
+    assert gcp.message == f"KV values for project zoomcamp-test-project; {credentials} mounted read-only"
+
+
+def test_local_kestra_without_any_project_is_only_a_warning(gcp_env, project, tmp_path) -> None:
+    gcp = one(doctor("local", gcp_env, project, tmp_path), "gcp.local")
+    assert gcp.status is Status.WARN
+    assert gcp.message == "no Google Cloud project, so no GCP KV values (only the GCP flows need them)"
