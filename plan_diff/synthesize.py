@@ -3,7 +3,8 @@
 The base revision is checked out into a temporary `git worktree` and its own `main.py` runs
 there with the current virtualenv (the dependencies are pinned, so they rarely differ); the
 output goes to a temporary folder, never to the shared `cdktf.out/`. No credentials are
-needed: GCP_PROJECT_ID defaults to a placeholder, so the gcp stack synthesizes anywhere.
+needed: GCP_PROJECT_ID (and the Git URL Kestra syncs from) default to placeholders, so the
+gcp stack synthesizes anywhere.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from typing import Any
 from stacks.errors import BundleError
 
 PLACEHOLDER_PROJECT = "plan-diff-placeholder"
+# Settings the gcp stack needs that a fork or a laptop may lack; the same on both sides, so
+# they never show as a change. Set the real variables to see real values in created resources.
+PLACEHOLDERS = {
+    "GCP_PROJECT_ID": PLACEHOLDER_PROJECT,
+    "ZOOMCAMP_GIT_URL": "https://git.example.invalid/plan-diff/placeholder.git",
+}
 SYNTH_TIMEOUT_SECONDS = 900
 Stacks = dict[str, dict[str, Any]]
 
@@ -71,7 +78,7 @@ def synthesis_env(outdir: Path, stacks: tuple[str, ...], base: Mapping[str, str]
         {
             "CDKTF_OUTDIR": str(outdir),
             "ZOOMCAMP_STACKS": ",".join(stacks),
-            "GCP_PROJECT_ID": env.get("GCP_PROJECT_ID") or PLACEHOLDER_PROJECT,
+            **{name: env.get(name) or value for name, value in PLACEHOLDERS.items()},
             "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20,22,24",
             "CHECKPOINT_DISABLE": "1",
         }

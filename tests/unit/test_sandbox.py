@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gcp_env import GCP_ENV
 from synth import BASE_ENV, resources, synth_stack
 
 from stacks import sandbox
@@ -45,6 +46,18 @@ def test_sandbox_mode_makes_database_volumes_destroyable() -> None:
 )
 def test_protective_flags_for_both_modes(value: str, expected: sandbox.DataProtection) -> None:
     assert data_protection(Settings.from_env({**BASE_ENV, "ZOOMCAMP_SANDBOX": value})) == expected
+
+
+def test_gcp_bucket_and_dataset_keep_their_contents_unless_sandbox(gcp_synth: dict[str, Any]) -> None:
+    # A second gcp synth in the same process is cheap: the google provider is already loaded.
+    sandboxed = synth_stack("gcp", {**GCP_ENV, "ZOOMCAMP_SANDBOX": "true"})
+    for synth, sandbox_mode in ((gcp_synth, False), (sandboxed, True)):
+        expected = data_protection(Settings.from_env({**BASE_ENV, "ZOOMCAMP_SANDBOX": str(sandbox_mode)}))
+        buckets = resources(synth, "google_storage_bucket").values()
+        datasets = resources(synth, "google_bigquery_dataset").values()
+        assert buckets and datasets
+        assert {bucket["force_destroy"] for bucket in buckets} == {expected.force_destroy}
+        assert {dataset["delete_contents_on_destroy"] for dataset in datasets} == {expected.delete_contents_on_destroy}
 
 
 class FakeCdktf:
