@@ -36,8 +36,23 @@ class Commands:
         return self.project_root / self.outdir / "stacks" / stack
 
 
-def synthesize(stack: str, env: Mapping[str, str], commands: Commands) -> dict[str, Any]:
-    """Run the app for `stack`; return its synthesized Terraform JSON or raise one-line errors."""
+@dataclass(frozen=True)
+class Synthesized:
+    stack_json: dict[str, Any]
+    warnings: tuple[str, ...]  # the stack's cdktf warning annotations, which `cdktf synth` would print
+
+
+def _annotations(stack: str, commands: Commands) -> list[dict[str, Any]]:
+    try:
+        manifest = json.loads((commands.project_root / commands.outdir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    found = manifest.get("stacks", {}).get(stack, {}).get("annotations", [])
+    return [a for a in found if isinstance(a, dict)]
+
+
+def synthesize(stack: str, env: Mapping[str, str], commands: Commands) -> Synthesized:
+    """Run the app for `stack`; its Terraform JSON and warnings, or one-line errors."""
     completed = subprocess.run(
         [*commands.python, str(commands.project_root / "main.py")],
         cwd=commands.project_root,
@@ -56,11 +71,17 @@ def synthesize(stack: str, env: Mapping[str, str], commands: Commands) -> dict[s
             f"synthesizing the {stack} stack failed unexpectedly (exit {completed.returncode}: {last}); "
             "rerun with DEBUG=1 to see the traceback"
         )
+    annotations = _annotations(stack, commands)
+    errors = [str(a.get("message")) for a in annotations if a.get("level") == "@cdktf/error"]
+    if errors:  # `cdktf synth` stops on these too
+        raise BundleError("\n".join(errors))
     path = commands.stack_dir(stack) / "cdk.tf.json"
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        stack_json = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         raise BundleError(f"synth ran but {path} is unreadable ({error}); run `make clean` and retry") from None
+    warnings = tuple(str(a.get("message")) for a in annotations if a.get("level") == "@cdktf/warn")
+    return Synthesized(stack_json, warnings)
 
 
 def cdktf_deploy(stack: str, env: Mapping[str, str], commands: Commands, out: TextIO, auto_approve: bool) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from stacks.deploy import summary
-from stacks.deploy.cdktf_steps import Commands, cdktf_deploy, synthesize, terraform_outputs
+from stacks.deploy.cdktf_steps import Commands, Synthesized, cdktf_deploy, synthesize, terraform_outputs
 from stacks.deploy.kestra_health import HealthWait, wait_for_kestra
 from stacks.errors import BundleError
 from stacks.flow_catalog import load_flow_catalog
@@ -49,6 +49,14 @@ class DeployOptions:
     health_interval: float = 2.0
 
 
+def _show_plan(progress: Progress, synthesized: Synthesized) -> None:
+    for warning in synthesized.warnings:
+        progress.note(f"! {warning}")
+    progress.note("Terraform will create or keep:")
+    for line in summary.resource_preview(synthesized.stack_json):
+        progress.note(f"  {line}")
+
+
 def destroy_hint(stack: str, sandbox: bool) -> str:
     """How to remove the stack, honest about the data it protects (see stacks/sandbox.py)."""
     if sandbox:
@@ -80,11 +88,10 @@ def deploy_local(env: Mapping[str, str], out: TextIO, options: DeployOptions | N
     stack_env.update({f"TF_VAR_{name}": value for name, value in passwords.items()})
 
     progress.step("Synthesizing the local stack (settings and flows checked)")
-    stack_json = synthesize("local", stack_env, commands)
+    synthesized = synthesize("local", stack_env, commands)
+    stack_json = synthesized.stack_json
     flows = load_flow_catalog(settings.flows_dir)
-    progress.note("Terraform will create or keep:")
-    for line in summary.resource_preview(stack_json):
-        progress.note(f"  {line}")
+    _show_plan(progress, synthesized)
 
     progress.step("Deploying with `cdktf deploy local` (Terraform's output follows)")
     cdktf_deploy("local", stack_env, commands, out, auto_approve=True)
@@ -117,10 +124,7 @@ def deploy_gcp(env: Mapping[str, str], out: TextIO, options: DeployOptions | Non
     progress = Progress(out, total=3)
 
     progress.step("Synthesizing the gcp stack (loading the google provider takes a few seconds)")
-    stack_json = synthesize("gcp", stack_env, commands)
-    progress.note("Terraform will create or keep:")
-    for line in summary.resource_preview(stack_json):
-        progress.note(f"  {line}")
+    _show_plan(progress, synthesize("gcp", stack_env, commands))
 
     progress.step("Deploying with `cdktf deploy gcp` (review the plan, then approve)")
     cdktf_deploy("gcp", stack_env, commands, out, auto_approve=False)

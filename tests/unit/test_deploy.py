@@ -46,6 +46,9 @@ target = os.path.join(os.environ["CDKTF_OUTDIR"], "stacks", stack)
 os.makedirs(target, exist_ok=True)
 with open(os.path.join(target, "cdk.tf.json"), "w") as handle:
     handle.write(os.environ["FAKE_APP_JSON"])
+annotations = json.loads(os.environ.get("FAKE_APP_ANNOTATIONS", "[]"))
+with open(os.path.join(os.environ["CDKTF_OUTDIR"], "manifest.json"), "w") as handle:
+    json.dump({"stacks": {stack: {"annotations": annotations}}}, handle)
 """
 
 LOCAL_JSON: dict[str, Any] = {
@@ -187,6 +190,20 @@ def test_a_synth_error_is_the_apps_own_line_and_nothing_is_deployed(clean_env, t
     assert code == 1
     assert capfd.readouterr().err == f"error: {problem}\n"
     assert not Path(env["FAKE_CDKTF_RECORD"]).exists(), "cdktf deploy must not run after a failed synth"
+
+
+def test_synth_warnings_are_shown_and_synth_errors_stop(clean_env, tools, tmp_path, capfd) -> None:
+    warning = {"constructPath": "local", "level": "@cdktf/warn", "message": "GCP KV values not set"}
+    env = fake_local_env(clean_env, FAKE_APP_ANNOTATIONS=json.dumps([warning]), FAKE_CDKTF_EXIT="1")
+    run_cli(lambda: deploy_local(env, sys.stdout, options(tmp_path, tools)))
+    assert "    ! GCP KV values not set\n    Terraform will create or keep:" in capfd.readouterr().out
+
+    Path(env["FAKE_CDKTF_RECORD"]).unlink()  # the first run reached cdktf; the second must not
+    error = {"constructPath": "local", "level": "@cdktf/error", "message": "a policy says no"}
+    env = fake_local_env(clean_env, FAKE_APP_ANNOTATIONS=json.dumps([error]))
+    assert run_cli(lambda: deploy_local(env, sys.stdout, options(tmp_path, tools))) == 1
+    assert capfd.readouterr().err == "error: a policy says no\n"
+    assert not Path(env["FAKE_CDKTF_RECORD"]).exists()
 
 
 def test_bad_settings_stop_before_credentials_are_written(clean_env, tools, tmp_path, capfd) -> None:
