@@ -1,0 +1,35 @@
+{#
+  Small helpers shared by the staging models. Each one renders SQL that PostgreSQL and
+  BigQuery both run, built only from dbt's own cross-database macros (no packages, so no
+  `dbt deps` and no network when the project is built).
+#}
+
+{#
+  An integer from whatever the load left: INTEGER, NUMERIC or text such as "1" or "1.0"
+  (some TLC months write passenger_count and RatecodeID as "1.0"). Through numeric first,
+  because casting "1.0" straight to an integer fails on PostgreSQL.
+#}
+{% macro to_integer(column) -%}
+    {{ dbt.safe_cast(dbt.safe_cast(column, dbt.type_numeric()), dbt.type_int()) }}
+{%- endmacro %}
+
+{# Money and distances: exact decimals, never floats, so monthly sums add up to the cent. #}
+{% macro to_amount(column) -%}
+    {{ dbt.safe_cast(column, dbt.type_numeric()) }}
+{%- endmacro %}
+
+{% macro to_timestamp(column) -%}
+    {{ dbt.safe_cast(column, dbt.type_timestamp()) }}
+{%- endmacro %}
+
+{# The TLC data dictionary's payment types; NULL stays NULL (the field is empty in some files). #}
+{% macro payment_type_description(payment_type) -%}
+    case {{ payment_type }}
+        when 1 then 'Credit card'
+        when 2 then 'Cash'
+        when 3 then 'No charge'
+        when 4 then 'Dispute'
+        when 5 then 'Unknown'
+        when 6 then 'Voided trip'
+    end
+{%- endmacro %}

@@ -1,0 +1,135 @@
+"""The two dbt flows and the dbt project they run must agree, read from the files themselves.
+
+What a running Kestra would only reveal mid-execution is checked here: the flows run the
+project in this repository (cloned, `projectDir: dbt`), with a pinned image whose adapter
+is the version the test suite builds with, `dbt build` by default, `dbt deps` exactly when
+the project declares packages, and environment variables that are the ones profiles.yml
+reads (a typo there is a "required env var not provided" at run time). No credentials in
+the profile or the flows: secrets come from Kestra's secret() or a per-run token.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stacks.flow_catalog import parse_flow_file
+
+ROOT = Path(__file__).resolve().parents[2]
+DBT_DIR = ROOT / "dbt"
+FLOWS = {"postgres": ROOT / "flows" / "03_postgres_dbt.yaml", "bigquery": ROOT / "flows" / "07_gcp_dbt.yaml"}
+IMAGE = re.compile(r"^ghcr\.io/dbt-labs/dbt-(?P<adapter>postgres|bigquery):(?P<version>\d+\.\d+\.\d+)$")
+ENV_VAR = re.compile(r"env_var\(\s*'(?P<name>[A-Z0-9_]+)'\s*(?P<default>,)?")
+
+
+def walk(tasks: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for task in tasks:
+        yield task
+        yield from walk(task.get("tasks", []))
+
+
+def dbt_task(target: str) -> dict[str, Any]:
+    flow = parse_flow_file(FLOWS[target]).document
+    (task,) = [t for t in walk(flow["tasks"]) if t["type"] == "io.kestra.plugin.dbt.cli.DbtCLI"]
+    return task
+
+
+def pipfile_pins() -> dict[str, str]:
+    text = (ROOT / "tools" / "dbt" / "Pipfile").read_text()
+    return dict(re.findall(r'^(dbt-[a-z]+) = "==([0-9.]+)"$', text, flags=re.MULTILINE))
+
+
+def profile_env_vars() -> dict[str, dict[str, bool]]:
+    """Per target: the env vars its profile output reads, and whether each has a default."""
+    text = (DBT_DIR / "profiles.yml").read_text()
+    outputs = yaml.safe_load(text)["zoomcamp_taxi"]["outputs"]
+    result: dict[str, dict[str, bool]] = {}
+    for target, output in outputs.items():
+        found = [m for value in output.values() for m in ENV_VAR.finditer(str(value))]
+        result[target] = {m["name"]: m["default"] is not None for m in found}
+    # The project itself (sources.yml) reads these, whatever the target.
+    for path in set(DBT_DIR.rglob("*.yml")) - {DBT_DIR / "profiles.yml"}:
+        for m in ENV_VAR.finditer(path.read_text()):
+            for reads in result.values():
+                reads.setdefault(m["name"], m["default"] is not None)
+    return result
+
+
+@pytest.mark.parametrize("target", FLOWS)
+def test_flow_clones_this_repository_and_runs_its_dbt_folder(target: str) -> None:
+    flow = parse_flow_file(FLOWS[target]).document
+    (workdir,) = [t for t in flow["tasks"] if t["type"] == "io.kestra.plugin.core.flow.WorkingDirectory"]
+    clone, dbt = workdir["tasks"]
+    assert clone["type"] == "io.kestra.plugin.git.Clone"
+    assert "inputs.git_url" in clone["url"] and "ZOOMCAMP_GIT_URL" in clone["url"]
+    assert "inputs.git_branch" in clone["branch"] and "ZOOMCAMP_GIT_BRANCH" in clone["branch"]
+    assert dbt["type"] == "io.kestra.plugin.dbt.cli.DbtCLI"
+    assert dbt["projectDir"] == DBT_DIR.name == dbt["env"]["DBT_PROFILES_DIR"]
+    assert (DBT_DIR / "dbt_project.yml").is_file() and (DBT_DIR / "profiles.yml").is_file()
+
+
+@pytest.mark.parametrize("target", FLOWS)
+def test_flow_image_is_pinned_to_the_adapter_the_tests_build_with(target: str) -> None:
+    task = dbt_task(target)
+    match = IMAGE.match(task["containerImage"])
+    assert match, f"{task['containerImage']!r}: use a pinned ghcr.io/dbt-labs/dbt-<adapter>:X.Y.Z image"
+    assert match["adapter"] == target
+    assert pipfile_pins()[f"dbt-{target}"] == match["version"], "tools/dbt/Pipfile and the flow image disagree"
+    # dbt-labs images have ENTRYPOINT ["dbt"]; Kestra's shell commands need it reset.
+    assert task["taskRunner"]["entryPoint"] == [""]
+
+
+@pytest.mark.parametrize("target", FLOWS)
+def test_dbt_build_is_the_default_and_other_commands_can_be_chosen(target: str) -> None:
+    flow = parse_flow_file(FLOWS[target]).document
+    inputs = {i["id"]: i for i in flow["inputs"]}
+    command = inputs["dbt_command"]
+    assert command["type"] == "SELECT" and command["allowCustomValue"] is True
+    assert command["defaults"] == "dbt build" and "dbt build" in command["values"]
+    assert all(value.startswith("dbt ") for value in command["values"])
+    assert inputs["git_url"]["required"] is False and inputs["git_branch"]["required"] is False
+    assert dbt_task(target)["commands"][-1] == "{{ inputs.dbt_command }}"
+
+
+@pytest.mark.parametrize("target", FLOWS)
+def test_dbt_deps_runs_exactly_when_the_project_declares_packages(target: str) -> None:
+    declares = any((DBT_DIR / name).exists() for name in ("packages.yml", "dependencies.yml"))
+    runs_deps = any("dbt deps" in command for command in dbt_task(target)["commands"])
+    assert runs_deps == declares
+
+
+@pytest.mark.parametrize("target", FLOWS)
+def test_flow_sets_the_variables_its_profile_reads(target: str) -> None:
+    env = dbt_task(target)["env"]
+    reads = profile_env_vars()
+    assert env["DBT_TARGET"] == target and target in reads
+    project_reads = set(reads[target]) | {"DBT_TARGET", "DBT_PROFILES_DIR"}
+    unknown = set(env) - project_reads
+    assert not unknown, f"{FLOWS[target].name} sets variables dbt never reads: {sorted(unknown)}"
+    required = {name for name, has_default in reads[target].items() if not has_default}
+    assert required <= set(env), f"{FLOWS[target].name} misses required variables {sorted(required - set(env))}"
+
+
+def test_profile_holds_no_credentials() -> None:
+    outputs = yaml.safe_load((DBT_DIR / "profiles.yml").read_text())["zoomcamp_taxi"]["outputs"]
+    assert outputs["postgres"]["password"] == "{{ env_var('DBT_ENV_SECRET_PG_PASSWORD', '') }}"
+    assert outputs["bigquery"]["token"] == "{{ env_var('DBT_ENV_SECRET_BQ_TOKEN', '') }}"
+    assert outputs["bigquery"]["method"] == "{{ env_var('DBT_BQ_METHOD', 'oauth') }}"  # ADC unless told otherwise
+    assert not {"keyfile", "keyfile_json"} & set(outputs["bigquery"])
+
+
+def test_flows_take_secrets_from_kestra_not_from_the_file() -> None:
+    postgres = dbt_task("postgres")["env"]
+    assert postgres["DBT_ENV_SECRET_PG_PASSWORD"] == "{{ secret('ZOOMCAMP_DB_PASSWORD') }}"
+    bigquery = dbt_task("bigquery")["env"]
+    assert bigquery["DBT_BQ_METHOD"] == "oauth-secrets"
+    assert bigquery["DBT_ENV_SECRET_BQ_TOKEN"] == "{{ outputs.gcp_token.accessToken.tokenValue }}"
+    flow = parse_flow_file(FLOWS["bigquery"]).document
+    (token,) = [t for t in flow["tasks"] if t["id"] == "gcp_token"]
+    assert token["type"] == "io.kestra.plugin.gcp.auth.OauthAccessToken"
+    assert not {"serviceAccount", "inputFiles"} & (set(token) | set(dbt_task("bigquery")))
