@@ -20,8 +20,9 @@ def _supports_symbols(stream: TextIO) -> bool:
 
 def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="make doctor",
+        prog="python -m stacks.doctor",
         description="Check that this machine can deploy a stack; exit code 1 when a deploy would fail.",
+        epilog="Through make: `make doctor`, `make doctor STACK=gcp`, `make doctor JSON=1`.",
     )
     parser.add_argument("--stack", choices=STACKS, default="local", help="the stack to check (default: local)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON (for CI)")
