@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from stacks.doctor.context import DoctorContext
 from stacks.doctor.docker_engine import DockerEndpoint, DockerEngine, DockerEngineError, other_sockets
-from stacks.doctor.model import CheckResult, Status
+from stacks.doctor.model import CheckResult
 from stacks.settings import LocalSettings
 
 DEFAULT_SOCKET = "/var/run/docker.sock"
@@ -236,10 +236,9 @@ def _check_port(
             "use 127.0.0.1 (this machine only) or 0.0.0.0 (every interface)",
         )
     if failure == errno.EACCES:
-        return CheckResult(
+        return CheckResult.warn(
             spec.check,
             spec.title,
-            Status.WARN,
             f"cannot test {address}:{spec.port}: ports below 1024 need privileges here",
             f"{alternative()} (above 1024) unless your Docker engine runs as root",
         )
