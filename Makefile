@@ -76,19 +76,19 @@ format: setup ## Apply ruff formatting and safe fixes
 	$(PY) -m ruff format .
 
 doctor: setup ## Check this machine can deploy STACK=local|gcp (default local); JSON=1 prints JSON for CI
-	$(PY) -m stacks.doctor --stack "$(or $(STACK),local)" $(if $(JSON),--json)
+	@$(PY) -m stacks.doctor --stack "$(or $(STACK),local)" $(if $(JSON),--json)
 
 deploy-local: setup ## Run the doctor, then create or update the local Docker stack (Kestra, PostgreSQL, flows)
-	$(PY) -m stacks.doctor --stack local
-	$(PY) -m stacks.deploy local
+	@$(PY) -m stacks.doctor --stack local
+	@$(PY) -m stacks.deploy local
 
 destroy-local: setup ## Destroy the local Docker stack (refused unless ZOOMCAMP_SANDBOX=true: its volumes hold your data)
 	$(PY) -m stacks.sandbox check destroy local
 	$(LOCAL_ENV) ZOOMCAMP_STACKS=local $(CDKTF) destroy local --auto-approve
 
 deploy-gcp: setup ## Run the doctor, then create or update the GCP stack (bucket, dataset, identity, Kestra VM)
-	$(PY) -m stacks.doctor --stack gcp
-	$(PY) -m stacks.deploy gcp
+	@$(PY) -m stacks.doctor --stack gcp
+	@$(PY) -m stacks.deploy gcp
 
 destroy-gcp: setup ## Destroy the GCP stack (protected data stays unless sandbox mode is on)
 	ZOOMCAMP_STACKS=gcp $(CDKTF) destroy gcp
