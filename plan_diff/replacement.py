@@ -90,7 +90,8 @@ RULES: dict[str, ReplacementRule] = {
     "google_compute_router_nat": _only("name", "router", "region", "project"),
     "google_secret_manager_secret": _only("secret_id", "project", "replication"),
     "google_secret_manager_secret_version": _only("secret", "secret_data"),
-    # hashicorp/random, hashicorp/null
+    # Terraform's built-in, hashicorp/random, hashicorp/null
+    "terraform_data": _only("triggers_replace"),
     "random_password": _all_but(*_META),
     "random_id": _all_but(*_META),
     "null_resource": _only("triggers"),
