@@ -26,6 +26,7 @@ from plan_diff.__main__ import main as plan_diff_main
 from plan_diff.compare import StackDiff, diff_stack, diff_stacks
 from plan_diff.masking import MASK, mask_text
 from plan_diff.render import Revisions, render_markdown, render_text
+from plan_diff.replacement import RULES
 from plan_diff.synthesize import PLACEHOLDER_PROJECT, PlanDiffError, resolve_revision, synthesize_tree
 from stacks.app import build_app
 from stacks.errors import run_cli
@@ -355,3 +356,11 @@ def test_make_diff_on_a_clone_of_this_repository_shows_one_changed_flow(
     headers = resource_headers(out)
     assert len(headers) == 1 and headers[0].startswith(f"~ kestra_flow.flows_flow_{changed.stem}"), out
     assert "\n+      # reviewed in a PR\n" in out
+
+
+def test_every_resource_type_of_the_stacks_has_a_replacement_rule(
+    local_synth: dict[str, Any], gcp_synth: dict[str, Any]
+) -> None:
+    used = set(local_synth["resource"]) | set(gcp_synth["resource"])
+    missing = sorted(used - set(RULES))
+    assert not missing, f"add the ForceNew attributes of {missing} to plan_diff/replacement.py (provider docs)"
