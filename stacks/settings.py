@@ -488,7 +488,7 @@ class _EnvReader:
         value = self._raw(name)
         if value is None:
             return None
-        authority = value.split("://", 1)[-1].split("/", 1)[0]
+        authority = value.split("://", 1)[1].split("/", 1)[0] if "://" in value else ""
         if "@" in authority:
             # Never echo it: the part before '@' is a password or token.
             self.problems.append(
