@@ -88,6 +88,7 @@ class _Flow:
     defaults: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     known_kv: frozenset[str] | None = None
     known_secrets: frozenset[str] | None = None
+    schedule_zones: frozenset[str] = frozenset()
 
     def fail(self, where: str, message: str) -> None:
         self.problems.append(f"{self.label}: {where}: {message}")
@@ -96,7 +97,7 @@ class _Flow:
         return {task.id: task.order for task in self.tasks}
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(Path.cwd()))
     except ValueError:
@@ -136,7 +137,7 @@ def lint_flow_text(
 
 def lint_flow_file(path: Path, **known: Collection[str] | None) -> list[str]:
     """All problems of one flow file; messages start with the file's path."""
-    label = _display(path)
+    label = display_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -162,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     problems = [p for path in paths for p in lint_flow_file(path)]
     if problems:
         raise FlowLintError("\n".join(problems))
-    print(f"{len(paths)} flow file(s) valid: {', '.join(_display(p) for p in paths)}")
+    print(f"{len(paths)} flow file(s) valid: {', '.join(display_path(p) for p in paths)}")
     return 0
 
 
@@ -185,6 +186,12 @@ def _check_flow(flow: _Flow) -> None:
     flow.variables = frozenset(variables)
     triggers = doc.get("triggers") or []
     flow.has_triggers = bool(triggers)
+    if isinstance(triggers, list):
+        flow.schedule_zones = frozenset(
+            t["timezone"]
+            for t in triggers
+            if isinstance(t, dict) and t.get("type") == "io.kestra.plugin.core.trigger.Schedule" and "timezone" in t
+        )
     _collect_plugin_defaults(flow)
     _collect_tasks(flow)
     _check_concurrency(flow)
@@ -491,7 +498,7 @@ def _check_schedule(flow: _Flow, where: str, trigger: dict[str, Any]) -> None:
     if problem:
         flow.fail(where, f"cron {cron!r} is invalid: {problem}")
     zone = trigger.get("timezone")
-    if zone is None:
+    if zone is None and _depends_on_zone(cron):
         flow.fail(
             where,
             "set an explicit timezone (e.g. timezone: America/New_York); otherwise the schedule and "
@@ -499,6 +506,19 @@ def _check_schedule(flow: _Flow, where: str, trigger: dict[str, Any]) -> None:
         )
     elif not isinstance(zone, str) or not _valid_zone(zone):
         flow.fail(where, f"timezone {zone!r} is not an IANA time zone such as America/New_York")
+
+
+def _depends_on_zone(cron: Any) -> bool:
+    """A cron that fixes an hour or a day fires at different instants in different zones."""
+    if not isinstance(cron, str):
+        return False
+    if cron.strip() in CRON_NICKNAMES:
+        return cron.strip() != "@hourly"
+    fields = cron.split()
+    if len(fields) < 5:
+        return False
+    hour, day_of_month, day_of_week = fields[-4], fields[-3], fields[-1]
+    return not hour.startswith("*") or day_of_month not in ("*", "?") or day_of_week not in ("*", "?")
 
 
 def _valid_zone(zone: str) -> bool:
@@ -648,10 +668,32 @@ def _references(node: pebble.Node, bound: frozenset[str], scope: _Scope) -> Iter
         yield from _kv_secret_problem(flow, node)
     if isinstance(node, pebble.Filter) and node.name not in kp.PEBBLE_FILTERS:
         yield f"expression uses unknown filter '| {node.name}'"
+    if isinstance(node, pebble.Filter) and node.name == "date" and _mentions_trigger_date(node.target):
+        yield from _trigger_date_zone_problem(flow, node)
     if isinstance(node, pebble.Test) and node.name not in kp.PEBBLE_TESTS:
         yield f"expression uses unknown test 'is {node.name}'"
     for child in _children(node):
         yield from _references(child, bound, scope)
+
+
+def _mentions_trigger_date(node: pebble.Node) -> bool:
+    if isinstance(node, pebble.Attr) and node.name == "date" and isinstance(node.target, pebble.Name):
+        return node.target.name == "trigger"
+    return any(_mentions_trigger_date(child) for child in _children(node))
+
+
+def _trigger_date_zone_problem(flow: _Flow, node: pebble.Filter) -> Iterator[str]:
+    """The timezone pitfall: trigger.date formatted in another zone than the schedule's can
+    land on the previous day, and on the 1st that is the previous month's file."""
+    zones = sorted(flow.schedule_zones)
+    given = dict(node.kwargs).get("timeZone")
+    zone = given.value if isinstance(given, pebble.Literal) else None
+    if not zones:
+        return
+    if given is None:
+        yield f"formats trigger.date without timeZone: add timeZone='{zones[0]}' (the schedule's zone)"
+    elif zone is not None and (len(zones) > 1 or zone != zones[0]):
+        yield f"formats trigger.date in timeZone '{zone}' but the schedule runs in {', '.join(zones)}"
 
 
 def _key(node: pebble.Attr | pebble.Item) -> str | None:
@@ -703,6 +745,9 @@ def _output_file_problem(flow: _Flow, node: pebble.Item) -> Iterator[str]:
 def _kv_secret_problem(flow: _Flow, node: pebble.Call) -> Iterator[str]:
     if not node.args or not isinstance(node.args[0], pebble.Literal):
         return
+    optional = dict(node.kwargs).get("errorOnMissing")
+    if isinstance(optional, pebble.Literal) and optional.value is False:
+        return  # kv('X', errorOnMissing=false) ?? fallback: the key may be absent on purpose
     name = node.args[0].value
     if node.name == "kv" and flow.known_kv is not None and name not in flow.known_kv:
         yield f"kv('{name}') is not created by the stacks (known: {', '.join(sorted(flow.known_kv))})"

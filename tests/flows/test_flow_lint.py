@@ -1,0 +1,119 @@
+"""Static validation: every flow in flows/ is clean, and every rule is proven by a broken fixture.
+
+Adding a rule is adding one file under tests/fixtures/bad_flows/: a minimal flow that breaks
+only that rule, with `# expect: <text>` lines. The harness asserts the validator reports exactly
+those problems (no more, no fewer), each prefixed with the fixture's path, so a message that
+stops naming the file or the task fails here.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from synth import resources
+
+from stacks import flow_lint
+from stacks.errors import run_cli
+from stacks.settings import PROJECT_ROOT
+
+FLOWS = sorted((PROJECT_ROOT / "flows").glob("*.yaml"))
+BAD = sorted((PROJECT_ROOT / "tests" / "fixtures" / "bad_flows").glob("*.yaml"))
+
+
+def expectations(path: Path) -> list[str]:
+    return re.findall(r"^# expect: (.+)$", path.read_text(encoding="utf-8"), flags=re.MULTILINE)
+
+
+@pytest.fixture(scope="module")
+def stack_kv_and_secrets(local_synth: dict[str, Any]) -> tuple[set[str], set[str]]:
+    """KV keys and secret names the local stack really creates (synthesized, not listed by hand)."""
+    kv = {entry["key"] for entry in resources(local_synth, "kestra_kv").values()}
+    kestra = resources(local_synth, "docker_container")["kestra"]
+    secrets = {m.group(1) for e in kestra["env"] if (m := re.match(r"SECRET_(\w+)=", e))}
+    return kv, secrets
+
+
+@pytest.mark.parametrize("path", FLOWS, ids=lambda p: p.name)
+def test_repository_flow_is_valid(path: Path, stack_kv_and_secrets: tuple[set[str], set[str]]) -> None:
+    kv, secrets = stack_kv_and_secrets
+    assert flow_lint.lint_flow_file(path, known_kv=kv, known_secrets=secrets) == []
+
+
+def test_the_course_flows_are_all_there() -> None:
+    names = {p.stem for p in FLOWS}
+    expected = {
+        "01_getting_started_data_pipeline",
+        "02_postgres_taxi",
+        "02_postgres_taxi_scheduled",
+        "06_gcp_taxi",
+        "06_gcp_taxi_scheduled",
+    }
+    assert expected <= names, f"missing flows: {sorted(expected - names)}"
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
+def test_broken_fixture_fails_with_its_message(path: Path) -> None:
+    expected = expectations(path)
+    assert expected, f"{path.name} needs at least one '# expect: ...' line"
+    problems = flow_lint.lint_flow_file(path)
+    label = flow_lint.display_path(path)
+    assert all(p.startswith(f"{label}: ") for p in problems), problems
+    for text in expected:
+        assert any(text in p for p in problems), f"expected {text!r} in {problems}"
+    assert len(problems) == len(expected), f"{path.name} should break only its own rule(s): {problems}"
+
+
+def test_check_flow_file_raises_one_line_per_problem() -> None:
+    path = PROJECT_ROOT / "tests" / "fixtures" / "bad_flows" / "plugin_defaults_typo.yaml"
+    with pytest.raises(flow_lint.FlowLintError) as error:
+        flow_lint.check_flow_file(path)
+    assert len(str(error.value).splitlines()) == 2
+
+
+def test_cli_prints_each_problem_and_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
+    bad = PROJECT_ROOT / "tests" / "fixtures" / "bad_flows" / "unknown_type.yaml"
+    assert run_cli(lambda: flow_lint.main([str(bad)])) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "unknown_type.yaml: task 'hello'" in err[0]
+
+
+def test_cli_accepts_the_repository_flows(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(lambda: flow_lint.main([])) == 0
+    assert f"{len(FLOWS)} flow file(s) valid" in capsys.readouterr().out
+
+
+def test_kv_and_secret_names_are_checked_against_what_the_stacks_create() -> None:
+    text = (
+        "id: kv_check\nnamespace: zoomcamp\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n"
+        "    message: \"{{ kv('GCP_BUCKET') }} {{ secret('DB_PASSWORD') }} "
+        "{{ kv('OPTIONAL', errorOnMissing=false) ?? 'x' }}\"\n"
+    )
+    problems = flow_lint.lint_flow_text(
+        text, "kv.yaml", known_kv={"GCP_BUCKET_NAME"}, known_secrets={"ZOOMCAMP_DB_PASSWORD"}
+    )
+    assert problems == [
+        "kv.yaml: task 'hello' property message: kv('GCP_BUCKET') is not created by the stacks "
+        "(known: GCP_BUCKET_NAME)",
+        "kv.yaml: task 'hello' property message: secret('DB_PASSWORD') is not provided by the stacks "
+        "(known: ZOOMCAMP_DB_PASSWORD)",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("cron", "problem"),
+    [
+        ("0 9 1 * *", None),
+        ("@monthly", None),
+        ("*/15 0-6 1,15 JAN-MAR MON", None),
+        ("0 24 1 * *", "'24' is outside 0-23"),
+        ("0 9 1 13 *", "'13' is outside 1-12"),
+        ("0 9 1 * * *", "needs 5 fields"),
+        ("*/x * * * *", "step 'x'"),
+    ],
+)
+def test_cron_rules(cron: str, problem: str | None) -> None:
+    found = flow_lint.cron_problem(cron)
+    assert (found is None) if problem is None else (problem in (found or ""))
