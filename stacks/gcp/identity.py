@@ -17,9 +17,7 @@ from cdktf_cdktf_provider_google.service_account import ServiceAccount
 from cdktf_cdktf_provider_google.storage_bucket_iam_member import StorageBucketIamMember
 from constructs import Construct
 
-BUCKET_ROLE = "roles/storage.objectAdmin"
-DATASET_ROLE = "roles/bigquery.dataEditor"
-PROJECT_ROLE = "roles/bigquery.jobUser"
+from stacks.gcp.security import BUCKET_ROLE, DATASET_ROLE, PROJECT_ROLE
 
 
 @dataclass(frozen=True)

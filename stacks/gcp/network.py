@@ -23,11 +23,9 @@ from cdktf_cdktf_provider_google.compute_router_nat import (
 from cdktf_cdktf_provider_google.compute_subnetwork import ComputeSubnetwork, ComputeSubnetworkLogConfig
 from constructs import Construct
 
-# Google's documented source range of IAP TCP forwarding.
-IAP_RANGE = "35.235.240.0/20"
+from stacks.gcp.security import IAP_RANGE, KESTRA_PORT, SSH_PORT
+
 SUBNET_RANGE = "10.10.0.0/24"
-KESTRA_PORT = "8080"
-SSH_PORT = "22"
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from cdktf_cdktf_provider_google.secret_manager_secret import (
 from cdktf_cdktf_provider_google.secret_manager_secret_iam_member import SecretManagerSecretIamMember
 from constructs import Construct
 
-SECRET_ROLES = ("roles/secretmanager.secretAccessor", "roles/secretmanager.secretVersionAdder")
+from stacks.gcp.security import SECRET_ROLES
 
 
 @dataclass(frozen=True)

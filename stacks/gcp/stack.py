@@ -171,12 +171,13 @@ class GcpStack(TerraformStack):
         )
         TerraformOutput(
             self,
-            "git_sync_webhook_url",
+            "git_sync_webhook_path",
             value=(
-                f"<kestra-url>/api/v1/main/executions/webhook/{system_flows.SYSTEM_NAMESPACE}/"
-                f"{system_flows.GIT_SYNC_FLOW_ID}/<key: {read_secret.format(names.webhook_key_secret)}>"
+                f"/api/v1/main/executions/webhook/{system_flows.SYSTEM_NAMESPACE}/{system_flows.GIT_SYNC_FLOW_ID}/<key>"
             ),
+            description="Append to Kestra's URL, with <key> from git_sync_webhook_key_command",
         )
+        TerraformOutput(self, "git_sync_webhook_key_command", value=read_secret.format(names.webhook_key_secret))
         TerraformOutput(self, "bucket_name", value=lake.data_bucket.name)
         TerraformOutput(self, "kestra_storage_bucket", value=lake.internal_storage_bucket.name)
         TerraformOutput(self, "dataset", value=lake.dataset.dataset_id)

@@ -28,16 +28,11 @@ from constructs import Construct
 
 from stacks import terraform_text
 from stacks.gce.cloud_init import DATA_DISK_DEVICE_NAME
+from stacks.gcp.security import HARDENING_METADATA
 
 BOOT_DISK_GB = 30  # Ubuntu, the Kestra image (~1.5 GB) and the task images flows pull
 DATA_DISK_GB = 10  # Kestra's metadata PostgreSQL: flows, executions, logs
 DISK_TYPE = "pd-balanced"
-# Metadata that hardens the VM (checked by checkov and by tests/unit/test_gcp_stack.py).
-HARDENING_METADATA = {
-    "enable-oslogin": "TRUE",  # SSH only as a Google identity with IAM rights, no keys to manage
-    "block-project-ssh-keys": "TRUE",  # project-wide SSH keys do not open this VM
-    "serial-port-enable": "FALSE",  # no interactive serial console
-}
 
 
 @dataclass(frozen=True)

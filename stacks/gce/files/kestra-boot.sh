@@ -12,6 +12,7 @@ set -euo pipefail
 shopt -s inherit_errexit
 umask 077
 
+# Both overrides exist for tests/unit/test_gcp_boot_script.py only.
 BOOT_ENV=${KESTRA_BOOT_ENV:-/etc/kestra/boot.env}
 # shellcheck source=/dev/null
 source "$BOOT_ENV"
@@ -21,6 +22,7 @@ source "$BOOT_ENV"
 : "${BASIC_AUTH_PASSWORD_ENV:?}" "${METADATA_DB_PASSWORD_ENV:?}" "${WEBHOOK_SECRET_ENV:?}"
 : "${SYSTEM_NAMESPACE:?}" "${KV_FLOW_ID:?}" "${GIT_SYNC_FLOW_ID:?}"
 
+readonly FSTAB=${KESTRA_BOOT_FSTAB:-/etc/fstab}
 readonly SECRETS_API=https://secretmanager.googleapis.com/v1
 readonly METADATA_API=http://metadata.google.internal/computeMetadata/v1
 TOKEN=""
@@ -36,7 +38,7 @@ die() {
 
 wait_for_device() {
   local waited=0
-  until [[ -b $DATA_DEVICE ]]; do
+  until [[ -e $DATA_DEVICE ]]; do
     if ((waited >= 120)); then
       die "data disk $DATA_DEVICE did not appear; check the disk is attached to this VM"
     fi
@@ -61,8 +63,8 @@ mount_data_disk() {
   esac
   mkdir -p "$DATA_MOUNT"
   # fstab mounts it before Docker starts on later boots, so restarted containers find their data.
-  if ! grep -qs "^$DATA_DEVICE " /etc/fstab; then
-    printf '%s %s ext4 discard,defaults,nofail 0 2\n' "$DATA_DEVICE" "$DATA_MOUNT" >>/etc/fstab
+  if ! grep -qs "^$DATA_DEVICE " "$FSTAB"; then
+    printf '%s %s ext4 discard,defaults,nofail 0 2\n' "$DATA_DEVICE" "$DATA_MOUNT" >>"$FSTAB"
   fi
   if ! mountpoint -q "$DATA_MOUNT"; then
     mount "$DATA_MOUNT"

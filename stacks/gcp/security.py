@@ -1,0 +1,25 @@
+"""The gcp stack's security decisions in one place: who gets which role, what may reach the VM.
+
+Provider-free on purpose: the policy tests (tests/gcp_rules.py) read the same constants the
+constructs use, without loading the google provider.
+"""
+
+from __future__ import annotations
+
+# Kestra's service account: each role on the one resource it is for.
+BUCKET_ROLE = "roles/storage.objectAdmin"  # on the data lake and Kestra's storage bucket
+DATASET_ROLE = "roles/bigquery.dataEditor"  # on the dataset
+PROJECT_ROLE = "roles/bigquery.jobUser"  # the only project-level grant: BigQuery runs jobs per project
+SECRET_ROLES = ("roles/secretmanager.secretAccessor", "roles/secretmanager.secretVersionAdder")  # per secret
+
+# Ingress: Google's documented source range of IAP TCP forwarding, to these ports only.
+IAP_RANGE = "35.235.240.0/20"
+KESTRA_PORT = "8080"
+SSH_PORT = "22"
+
+# Instance metadata that hardens the VM.
+HARDENING_METADATA = {
+    "enable-oslogin": "TRUE",  # SSH only as a Google identity with IAM rights, no keys to manage
+    "block-project-ssh-keys": "TRUE",  # project-wide SSH keys do not open this VM
+    "serial-port-enable": "FALSE",  # no interactive serial console
+}

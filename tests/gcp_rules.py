@@ -1,0 +1,203 @@
+"""Policy rules for the synthesized gcp stack, as functions that return their violations.
+
+Each rule reads the `cdk.tf.json` dict and returns a list of one-line problems (empty: the
+rule holds). tests/unit/test_gcp_stack.py runs them on the real synth; tests/policy/
+test_gcp_rules.py feeds each a deliberately broken copy to prove it can fail.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import yaml
+
+from stacks.gce import cloud_init
+from stacks.gcp.security import (
+    BUCKET_ROLE,
+    DATASET_ROLE,
+    HARDENING_METADATA,
+    IAP_RANGE,
+    KESTRA_PORT,
+    PROJECT_ROLE,
+    SECRET_ROLES,
+)
+
+Synth = dict[str, Any]
+BASIC_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
+
+
+def of_type(synth: Synth, resource_type: str) -> dict[str, dict[str, Any]]:
+    return dict(synth.get("resource", {}).get(resource_type, {}))
+
+
+def _all_resources(synth: Synth) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for resource_type, resources in synth.get("resource", {}).items():
+        for name, body in resources.items():
+            yield resource_type, name, body
+
+
+def kestra_member(synth: Synth) -> str:
+    (name,) = of_type(synth, "google_service_account")
+    return f"serviceAccount:${{google_service_account.{name}.email}}"
+
+
+def no_service_account_keys(synth: Synth) -> list[str]:
+    return [
+        f"google_service_account_key.{name} exists: no keys, anywhere"
+        for name in of_type(synth, "google_service_account_key")
+    ]
+
+
+def iam_is_scoped(synth: Synth) -> list[str]:
+    problems = []
+    member = kestra_member(synth)
+    expected_roles = {
+        "google_project_iam_member": {PROJECT_ROLE},
+        "google_storage_bucket_iam_member": {BUCKET_ROLE},
+        "google_bigquery_dataset_iam_member": {DATASET_ROLE},
+        "google_secret_manager_secret_iam_member": set(SECRET_ROLES),
+    }
+    for resource_type, name, body in _all_resources(synth):
+        if resource_type.endswith(("_iam_binding", "_iam_policy")):
+            problems.append(f"{resource_type}.{name} is authoritative IAM; grant with *_iam_member only")
+        if not resource_type.endswith("_iam_member"):
+            continue
+        role = body.get("role")
+        if role in BASIC_ROLES:
+            problems.append(f"{resource_type}.{name} grants the basic role {role}")
+        allowed = expected_roles.get(resource_type)
+        if allowed is None:
+            problems.append(f"{resource_type}.{name}: no grants of this kind are expected")
+        elif role not in allowed:
+            problems.append(f"{resource_type}.{name} grants {role}; only {sorted(allowed)} belong on that resource")
+        if body.get("member") != member:
+            problems.append(f"{resource_type}.{name} grants to {body.get('member')}, not Kestra's service account")
+    return problems
+
+
+def buckets_are_private_and_protected(synth: Synth, sandbox: bool) -> list[str]:
+    problems = []
+    buckets = of_type(synth, "google_storage_bucket")
+    if not buckets:
+        problems.append("no google_storage_bucket")
+    for name, bucket in buckets.items():
+        if bucket.get("uniform_bucket_level_access") is not True:
+            problems.append(f"bucket {name}: uniform bucket-level access is off")
+        if bucket.get("public_access_prevention") != "enforced":
+            problems.append(f"bucket {name}: public access prevention is not enforced")
+        if bucket.get("versioning", {}).get("enabled") is not True:
+            problems.append(f"bucket {name}: versioning is off")
+        if bucket.get("force_destroy") is not sandbox:
+            problems.append(f"bucket {name}: force_destroy is {bucket.get('force_destroy')}, sandbox is {sandbox}")
+    return problems
+
+
+def raw_csvs_expire(synth: Synth, bucket_name: str, days: int) -> list[str]:
+    for bucket in of_type(synth, "google_storage_bucket").values():
+        if bucket.get("name") != bucket_name:
+            continue
+        for rule in bucket.get("lifecycle_rule", []):
+            condition = rule.get("condition", {})
+            if (
+                rule.get("action", {}).get("type") == "Delete"
+                and condition.get("age") == days
+                and ".csv" in condition.get("matches_suffix", [])
+                and "yellow_tripdata_" in condition.get("matches_prefix", [])
+            ):
+                return []
+        return [f"bucket {bucket_name}: no rule deletes raw monthly CSVs after {days} days"]
+    return [f"no bucket named {bucket_name}"]
+
+
+def dataset_is_protected(synth: Synth, sandbox: bool) -> list[str]:
+    problems = []
+    locations = {b.get("location", "").lower() for b in of_type(synth, "google_storage_bucket").values()}
+    for name, dataset in of_type(synth, "google_bigquery_dataset").items():
+        if dataset.get("delete_contents_on_destroy") is not sandbox:
+            problems.append(f"dataset {name}: delete_contents_on_destroy is not {sandbox} (sandbox {sandbox})")
+        if dataset.get("location", "").lower() not in locations:
+            problems.append(f"dataset {name}: location {dataset.get('location')} is not the buckets' ({locations})")
+        if dataset.get("access"):
+            problems.append(f"dataset {name}: inline access blocks replace the dataset's IAM; use iam_member")
+    return problems
+
+
+def vm_is_hardened(synth: Synth, external_ip_allowed: bool = False) -> list[str]:
+    problems = []
+    (account,) = of_type(synth, "google_service_account")
+    for name, vm in of_type(synth, "google_compute_instance").items():
+        shielded = vm.get("shielded_instance_config", {})
+        for flag in ("enable_secure_boot", "enable_vtpm", "enable_integrity_monitoring"):
+            if shielded.get(flag) is not True:
+                problems.append(f"instance {name}: shielded VM {flag} is not true")
+        metadata = vm.get("metadata", {})
+        for key, value in HARDENING_METADATA.items():
+            if metadata.get(key) != value:
+                problems.append(f"instance {name}: metadata {key} is {metadata.get(key)!r}, must be {value!r}")
+        email = vm.get("service_account", {}).get("email")
+        if email != f"${{google_service_account.{account}.email}}":
+            problems.append(f"instance {name}: runs as {email}, not Kestra's own service account")
+        if vm.get("can_ip_forward"):
+            problems.append(f"instance {name}: IP forwarding is on")
+        public = [nic for nic in vm.get("network_interface", []) if nic.get("access_config")]
+        if public and not external_ip_allowed:
+            problems.append(f"instance {name}: has an external IP without an allowlist (GCP_ALLOWED_CIDRS)")
+    return problems
+
+
+def ingress_is_iap_or_allowlist(synth: Synth, allowed_cidrs: Iterable[str] = ()) -> list[str]:
+    problems = []
+    allowed = {IAP_RANGE, *allowed_cidrs}
+    iap_to_kestra = False
+    for name, rule in of_type(synth, "google_compute_firewall").items():
+        if rule.get("direction", "INGRESS") != "INGRESS" or rule.get("deny"):
+            continue
+        for source in rule.get("source_ranges", []):
+            if source not in allowed or ipaddress.ip_network(source).prefixlen < 8:
+                problems.append(
+                    f"firewall {name}: ingress from {source} (allowed: IAP {IAP_RANGE} and GCP_ALLOWED_CIDRS)"
+                )
+        if not rule.get("source_ranges"):
+            problems.append(f"firewall {name}: ingress without source ranges")
+        ports = {port for block in rule.get("allow", []) for port in block.get("ports", [])}
+        if rule.get("source_ranges") == [IAP_RANGE] and KESTRA_PORT in ports:
+            iap_to_kestra = True
+    if not iap_to_kestra:
+        problems.append(f"no firewall rule lets IAP ({IAP_RANGE}) reach Kestra on {KESTRA_PORT}")
+    return problems
+
+
+def user_data_of(synth: Synth) -> str:
+    (vm,) = of_type(synth, "google_compute_instance").values()
+    return vm["metadata"]["user-data"].replace("$${", "${").replace("%%{", "%{")
+
+
+def written_files(user_data: str) -> dict[str, str]:
+    document = yaml.safe_load(user_data)
+    return {entry["path"]: entry["content"] for entry in document.get("write_files", [])}
+
+
+def no_secret_values(synth: Synth) -> list[str]:
+    problems = [
+        f"google_secret_manager_secret_version.{name} puts a secret value in the plan and state"
+        for name in of_type(synth, "google_secret_manager_secret_version")
+    ]
+    files = written_files(user_data_of(synth))
+    config = yaml.safe_load(files.get(cloud_init.KESTRA_CONFIG_PATH, "{}")) or {}
+    passwords = {
+        "datasources.postgres.password": config.get("datasources", {}).get("postgres", {}).get("password"),
+        "kestra.server.basic-auth.password": config.get("kestra", {})
+        .get("server", {})
+        .get("basic-auth", {})
+        .get("password"),
+    }
+    for where, value in passwords.items():
+        if not (isinstance(value, str) and value.startswith("${") and value.endswith("}")):
+            problems.append(f"Kestra config {where} is not an environment placeholder")
+    env_files = [path for path in files if path.endswith(".env") and path != cloud_init.BOOT_ENV_PATH]
+    problems += [f"user-data writes {path}, which would hold secrets in instance metadata" for path in env_files]
+    boot_env = files.get(cloud_init.BOOT_ENV_PATH, "")
+    problems += [f"boot.env sets {line.split('=')[0]}" for line in boot_env.splitlines() if "PASSWORD=" in line]
+    return problems
