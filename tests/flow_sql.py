@@ -22,6 +22,7 @@ It raises `TaskFailed(task_id, message)` where Kestra would fail the execution.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -40,7 +41,8 @@ import yaml
 from stacks import pebble
 from stacks.settings import PROJECT_ROOT
 
-FLOWS_DIR = PROJECT_ROOT / "flows"
+# FLOW_SQL_FLOWS_DIR points the harness at a mutated copy of flows/ (to prove a test can fail).
+FLOWS_DIR = Path(os.environ.get("FLOW_SQL_FLOWS_DIR", str(PROJECT_ROOT / "flows")))
 PG_FLOW = "02_postgres_taxi"
 TLC_URL = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download/{taxi}/{taxi}_tripdata_{year:04d}-{month:02d}.csv.gz"
 
