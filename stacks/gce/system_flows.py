@@ -87,7 +87,13 @@ def git_sync_flow(source: GitSource, target_namespace: str) -> SystemFlow:
         "concurrency": {"limit": 1, "behavior": "CANCEL"},
         "tasks": tasks,
         "triggers": [
-            {"id": "schedule", "type": "io.kestra.plugin.core.trigger.Schedule", "cron": source.cron},
+            # UTC: the VM's zone is UTC too, and a sync has no business hours.
+            {
+                "id": "schedule",
+                "type": "io.kestra.plugin.core.trigger.Schedule",
+                "cron": source.cron,
+                "timezone": "UTC",
+            },
             {
                 "id": "webhook",
                 "type": "io.kestra.plugin.core.trigger.Webhook",

@@ -63,6 +63,16 @@ def test_settings_change_the_local_kv_values_too() -> None:
     assert (values["GCP_BUCKET_NAME"], values["GCP_DATASET"]) == ("my-lake-2026", "ny_taxi")
 
 
+def test_an_explicit_git_url_gives_the_dbt_flows_their_repository(local_synth: dict[str, Any]) -> None:
+    assert {"ZOOMCAMP_GIT_URL", "ZOOMCAMP_GIT_BRANCH"}.isdisjoint(kv(local_synth))  # never from git remotes
+    synth, _ = synth_local({"ZOOMCAMP_GIT_URL": "https://github.com/me/fork.git", "ZOOMCAMP_GIT_BRANCH": "dev"})
+    values = kv(synth)
+    assert (values["ZOOMCAMP_GIT_URL"]["value"], values["ZOOMCAMP_GIT_BRANCH"]["value"]) == (
+        "https://github.com/me/fork.git",
+        "dev",
+    )
+
+
 def test_without_a_project_the_kv_values_are_skipped_with_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(gcp_target, "adc_project", lambda: None)
     synth, warnings = synth_local({"GCP_PROJECT_ID": ""})

@@ -232,6 +232,8 @@ def test_gce_kv_flow_sets_the_same_values_as_the_local_stack(
     assert {task["type"] for task in flow["tasks"]} == {"io.kestra.plugin.core.kv.Set"}
     assert {task["namespace"] for task in flow["tasks"]} == {"zoomcamp"}
     expected = {key: value for key, (value, _) in kv_values(resolve_gcp_target(gcp_settings())).items()}
+    assert on_gce.pop("ZOOMCAMP_GIT_URL") == "https://github.com/example/zoomcamp-kestra.git"
+    assert on_gce.pop("ZOOMCAMP_GIT_BRANCH") == "main"
     assert (
         on_gce
         == expected

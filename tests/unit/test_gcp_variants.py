@@ -20,6 +20,7 @@ from gcp_rules import buckets_are_private_and_protected, dataset_is_protected, i
 from gcp_rules import vm_is_hardened as vm_rule
 
 from stacks.flow_catalog import load_flow_catalog, parse_flow_file
+from stacks.flow_lint import lint_flow_text
 from stacks.gce import system_flows
 from stacks.settings import PROJECT_ROOT, Settings
 
@@ -111,6 +112,26 @@ def test_an_allowlist_opens_only_kestra_to_only_those_ranges() -> None:
     # Without the allowlist being declared, the same JSON breaks both rules.
     assert any("203.0.113.7/32" in p for p in ingress_is_iap_or_allowlist(synth))
     assert any("external IP" in p for p in vm_rule(synth))
+
+
+@pytest.mark.parametrize("cron", ["*/15 * * * *", "0 3 * * 1-5"])
+def test_system_flows_pass_the_flow_linter(cron: str) -> None:
+    """The same linter as flows/ (plugin allowlist, required properties, cron, labels)."""
+    source = system_flows.GitSource("https://github.com/example/x.git", "main", "flows", "dbt", cron, True)
+    flows = [
+        system_flows.git_sync_flow(source, "zoomcamp"),
+        system_flows.kv_flow({"GCP_DATASET": ("zoomcamp", "d")}, "zoomcamp"),
+    ]
+    for flow in flows:
+        assert lint_flow_text(flow.content, flow.filename) == []
+
+
+def test_the_flow_linter_would_catch_a_broken_system_flow() -> None:
+    source = system_flows.GitSource("https://github.com/example/x.git", "main", "flows", None, "*/15 * * * *", True)
+    text = system_flows.git_sync_flow(source, "zoomcamp").content.replace(
+        "io.kestra.plugin.git.SyncFlows", "io.kestra.plugin.git.SyncFlowz"
+    )
+    assert any("SyncFlowz" in problem for problem in lint_flow_text(text, "broken"))
 
 
 def test_system_flows_are_valid_kestra_flow_files(tmp_path: Path) -> None:
