@@ -19,7 +19,7 @@ CDKTF := npx --no-install cdktf
 LOCAL_ENV := set -a && . ./.secrets/local.env && set +a &&
 
 .PHONY: help setup synth synth-local test lint format doctor deploy-local destroy-local deploy-gcp destroy-gcp \
-	snapshot-update bench-synth clean diff sandbox-reset dbt-local
+	snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows
 
 help: ## List the targets with a one-line description
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -107,6 +107,14 @@ snapshot-update: setup ## Rewrite tests/snapshots/ from the current code (review
 
 bench-synth: setup ## Print wall time and peak memory of synthesizing local alone and both stacks
 	$(PY) benchmarks/bench_synth.py
+
+ROWS ?= 1000000
+bench: setup ## Time loading a month into PostgreSQL: plain COPY, the seed's path and ours (ROWS=1000000)
+	bash scripts/ensure_test_tools.sh
+	$(PY) benchmarks/bench_load.py --rows $(ROWS)
+
+check-flows: setup ## Validate flows/*.yaml offline: plugin types, required properties, inputs, triggers, Pebble
+	$(PY) -m stacks.flow_lint
 
 clean: ## Remove generated output (keeps .secrets/ and Terraform state)
 	rm -rf cdktf.out .pytest_cache .ruff_cache

@@ -1,0 +1,211 @@
+"""How fast does a month reach PostgreSQL? The seed's path against ours, against plain COPY.
+
+One durable PostgreSQL (fsync on), one generated yellow month of `--rows` trips (default 1 M)
+for January and one for October, three ways, each timed to its commit:
+
+* plain COPY  - the floor: COPY of the file into a logged table with the same columns;
+* seed path   - the course's: COPY into a staging table, UPDATE to add the hash and filename,
+                MERGE into an unindexed `{taxi}_tripdata` on unique_row_id;
+* ours        - flows/02_postgres_taxi.yaml's own SQL (rendered by tests/flow_sql.py): create the
+                month's table, COPY the checked file (hash and filename written by the flow's
+                verify step), swap it in as the month's partition in one transaction.
+
+Loads January, then October (the table already holds a month: is it flat?), then January
+again (a rerun). The flow's verify step runs outside PostgreSQL, in its own container; it is
+timed separately and reported, as it replaces the course's unchecked `wget | gunzip`.
+
+    make bench                 # 1 M rows, ~2-4 minutes on 2 cores
+    make bench ROWS=200000     # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import psycopg  # noqa: E402
+from flow_sql import (  # noqa: E402
+    context,
+    copy_in,
+    copy_statement,
+    flow,
+    iter_tasks,
+    render,
+    run_queries,
+    task,
+    with_plugin_defaults,
+)
+from postgres_server import PostgresServer  # noqa: E402
+from tlc_data import YELLOW_COLUMNS, TlcMonth, write_month  # noqa: E402
+
+FLOW = "02_postgres_taxi"
+COLUMN_LIST = ", ".join(YELLOW_COLUMNS)
+SEED_HASH = (
+    "md5(COALESCE(CAST(VendorID AS text), '') || COALESCE(CAST(tpep_pickup_datetime AS text), '') || "
+    "COALESCE(CAST(tpep_dropoff_datetime AS text), '') || COALESCE(PULocationID, '') || "
+    "COALESCE(DOLocationID, '') || COALESCE(CAST(fare_amount AS text), '') || "
+    "COALESCE(CAST(trip_distance AS text), ''))"
+)
+
+
+@dataclass
+class Timing:
+    label: str
+    seconds: float
+    rows: int
+    floor: float | None = None
+
+    def line(self) -> str:
+        ratio = f"{self.seconds / self.floor:5.2f}x" if self.floor else "   - "
+        return f"  {self.label:<44} {self.seconds:8.2f} s {self.rows / self.seconds:12,.0f} rows/s   {ratio}"
+
+
+def _columns_ddl() -> str:
+    return flow(FLOW)["variables"]["columns"]["yellow"]
+
+
+def _timed(conn: psycopg.Connection[Any], action: Callable[[], int]) -> tuple[float, int]:
+    conn.execute("CHECKPOINT")  # start each measurement with no dirty pages from the previous one
+    start = time.perf_counter()
+    rows = action()
+    return time.perf_counter() - start, rows
+
+
+def _month_files(folder: Path, rows: int) -> dict[int, TlcMonth]:
+    folder.mkdir(parents=True, exist_ok=True)
+    months = {}
+    for month in (1, 10):
+        target = folder / f"{rows}" / f"yellow_tripdata_2019-{month:02d}.csv.gz"
+        if target.exists():
+            months[month] = TlcMonth(target, "yellow", 2019, month, rows)
+        else:
+            print(f"generating {rows:,} yellow trips for 2019-{month:02d} in {target.parent} ...", flush=True)
+            months[month] = write_month(target.parent, "yellow", 2019, month, rows)
+    return months
+
+
+def _gunzip(source: Path, target: Path) -> Path:
+    with gzip.open(source, "rb") as data, target.open("wb") as out:
+        shutil.copyfileobj(data, out, 1 << 20)
+    return target
+
+
+def _verify(month: TlcMonth, workdir: Path, *, prepare: bool) -> tuple[float, Path | None]:
+    """The flow's own verify script (rendered), timed as its container would run it."""
+    document = flow(FLOW)
+    ctx = context(document, {"taxi": "yellow", "year": "2019", "month": f"{month.month:02d}"})
+    node = task(document, "verify")
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(month.path, workdir / "tripdata.csv.gz")
+    (workdir / "script.py").write_text(render(node["script"], ctx), encoding="utf-8")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **render(node["env"], ctx)}
+    if not prepare:
+        env.pop("TARGET"), env.pop("FILENAME")
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "script.py"], cwd=workdir, env=env, check=True, capture_output=True)
+    return time.perf_counter() - start, (workdir / "tripdata.csv" if prepare else None)
+
+
+def _ours(conn: psycopg.Connection[Any], month: TlcMonth, prepared: Path) -> int:
+    """flows/02_postgres_taxi.yaml's PostgreSQL tasks, in order, with the prepared file."""
+    document = flow(FLOW)
+    ctx = context(document, {"taxi": "yellow", "year": "2019", "month": f"{month.month:02d}"})
+    rows = 0
+    for node in iter_tasks(document["tasks"]):
+        props = with_plugin_defaults(document, node)
+        if node["type"] == "io.kestra.plugin.jdbc.postgresql.Queries":
+            run_queries(conn, render(props["sql"], ctx), task_id=node["id"])
+        elif node["type"] == "io.kestra.plugin.jdbc.postgresql.CopyIn":
+            rendered = render({k: v for k, v in props.items() if k not in ("id", "type", "description", "from")}, ctx)
+            rows = copy_in(conn, copy_statement(rendered), prepared, task_id=node["id"])
+    return rows
+
+
+def _seed(conn: psycopg.Connection[Any], month: TlcMonth, raw: Path) -> int:
+    filename = f"yellow_tripdata_2019-{month.month:02d}.csv"
+    conn.execute("TRUNCATE seed_staging")
+    copy_in(conn, f"COPY seed_staging ({COLUMN_LIST}) FROM STDIN WITH (FORMAT CSV, HEADER TRUE)", raw)
+    conn.execute(f"UPDATE seed_staging SET unique_row_id = {SEED_HASH}, filename = '{filename}'")  # type: ignore[arg-type]
+    values = ", ".join(f"S.{c}" for c in YELLOW_COLUMNS)
+    with conn.cursor() as cursor:
+        cursor.execute(
+            "MERGE INTO seed_tripdata AS T USING seed_staging AS S ON T.unique_row_id = S.unique_row_id "  # type: ignore[arg-type]
+            f"WHEN NOT MATCHED THEN INSERT (unique_row_id, filename, {COLUMN_LIST}) "
+            f"VALUES (S.unique_row_id, S.filename, {values})"
+        )
+        return cursor.rowcount
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="trips per month (default 1,000,000)")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "zoomcamp-bench-data",
+        help="where generated months are kept between runs",
+    )
+    args = parser.parse_args()
+    months = _month_files(args.data_dir, args.rows)
+    work = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    try:
+        raw = {m: _gunzip(f.path, work / f"raw_{m:02d}.csv") for m, f in months.items()}
+        prepare = {m: _verify(f, work / f"verify_{m:02d}", prepare=True) for m, f in months.items()}
+        check_only = _verify(months[1], work / "check_only", prepare=False)[0]
+        with PostgresServer(durable=True) as server, psycopg.connect(server.dsn, autocommit=True) as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+            ddl = _columns_ddl()
+            conn.execute(f"CREATE TABLE seed_staging (unique_row_id text, filename text, {ddl})")  # type: ignore[arg-type]
+            conn.execute(f"CREATE TABLE seed_tripdata (unique_row_id text, filename text, {ddl})")  # type: ignore[arg-type]
+            floors: dict[int, float] = {}
+            copies: list[Timing] = []
+            for month in (1, 10):
+                conn.execute(f"CREATE TABLE plain_{month:02d} ({ddl})")  # type: ignore[arg-type]
+                statement = f"COPY plain_{month:02d} FROM STDIN WITH (FORMAT CSV, HEADER TRUE)"
+                seconds, rows = _timed(conn, lambda s=statement, m=month: copy_in(conn, s, raw[m]))
+                floors[month] = seconds
+                copies.append(Timing(f"plain COPY, month {month:02d}", seconds, rows, seconds))
+            runs = [(1, "month 01"), (10, "month 10 (table holds 1 month)"), (1, "month 01 again (rerun)")]
+            seed, ours = [], []
+            for month, label in runs:
+                seconds, _ = _timed(conn, lambda m=month: _seed(conn, months[m], raw[m]))
+                seed.append(Timing(f"seed path, {label}", seconds, args.rows, floors[month]))
+                seconds, rows = _timed(conn, lambda m=month: _ours(conn, months[m], prepare[m][1]))  # type: ignore[arg-type]
+                ours.append(Timing(f"ours, {label}", seconds, rows, floors[month]))
+            totals = {
+                "seed": conn.execute("SELECT count(*) FROM seed_tripdata").fetchone()[0],  # type: ignore[index]
+                "ours": conn.execute("SELECT count(*) FROM yellow_tripdata").fetchone()[0],  # type: ignore[index]
+            }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    print(f"\nPostgreSQL {version} (fsync on), {args.rows:,} generated yellow trips per month, {os.cpu_count()} CPUs")
+    print(f"  {'':<44} {'seconds':>10} {'rows/s':>14}   vs COPY of the same file")
+    for timing in (*copies, *seed, *ours):
+        print(timing.line())
+    print("\n  outside PostgreSQL (the flow's verify step, in its own container):")
+    print(f"  {'check + write hash/filename, month 01':<44} {prepare[1][0]:8.2f} s")
+    print(f"  {'check only (what 06_gcp_taxi runs)':<44} {check_only:8.2f} s")
+    print(f"\n  rows after the three loads: seed {totals['seed']:,}, ours {totals['ours']:,} (two months)")
+    worst = max(t.seconds / t.floor for t in ours if t.floor)
+    flat = ours[1].seconds / floors[10] / (ours[0].seconds / floors[1])
+    print(f"  ours: worst {worst:.2f}x COPY (target <= 1.5x); month 10 vs month 01 (each / its COPY): {flat:.2f}")
+    print(f"        rerun vs first load: {ours[2].seconds / ours[0].seconds:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
