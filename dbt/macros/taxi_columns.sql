@@ -18,8 +18,13 @@
     {{ dbt.safe_cast(column, dbt.type_numeric()) }}
 {%- endmacro %}
 
-{% macro to_timestamp(column) -%}
-    {{ dbt.safe_cast(column, dbt.type_timestamp()) }}
+{#
+  Trip times are New York local time without an offset. PostgreSQL's `timestamp` (without
+  time zone) holds that as is; on BigQuery the matching type is DATETIME (the load flow's
+  type too), not TIMESTAMP, which would label the same digits as UTC.
+#}
+{% macro to_local_datetime(column) -%}
+    {{ dbt.safe_cast(column, 'datetime' if target.type == 'bigquery' else dbt.type_timestamp()) }}
 {%- endmacro %}
 
 {# The TLC data dictionary's payment types; NULL stays NULL (the field is empty in some files). #}

@@ -365,4 +365,5 @@ def test_bigquery_sql_compiles_and_parses_as_bigquery(tmp_path: Path) -> None:
         assert "::" not in sql, f"{path.name}: PostgreSQL-only cast syntax"
     assert "`offline-project`.`zoomcamp`.`yellow_tripdata`" in compiled["stg_yellow_tripdata"]
     assert "safe_cast(" in compiled["stg_green_tripdata"]
+    assert "safe_cast(lpep_pickup_datetime as datetime)" in compiled["stg_green_tripdata"]  # local time, no zone
     assert "timestamp_trunc(" in compiled["mart_monthly_zone_revenue"]

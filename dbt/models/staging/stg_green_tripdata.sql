@@ -38,8 +38,8 @@ select
     {{ to_integer('dolocationid') }} as dropoff_location_id,
 
     -- timestamps (New York local time, as published)
-    {{ to_timestamp('lpep_pickup_datetime') }} as pickup_datetime,
-    {{ to_timestamp('lpep_dropoff_datetime') }} as dropoff_datetime,
+    {{ to_local_datetime('lpep_pickup_datetime') }} as pickup_datetime,
+    {{ to_local_datetime('lpep_dropoff_datetime') }} as dropoff_datetime,
 
     -- trip info
     {{ dbt.safe_cast('store_and_fwd_flag', dbt.type_string()) }} as store_and_fwd_flag,
