@@ -1,117 +1,90 @@
-"""Settings that change what the gcp stack builds, proven on its constructs in small stacks.
+"""Settings that change what the gcp stack builds: sandbox mode and the CIDR allowlist.
 
-The whole gcp stack is synthesized once per run (conftest's gcp_synth); the sandbox and
-allowlist variants are checked on the constructs they change, so the suite loads the google
-provider once and builds the big stack once. The same policy rules as for the full stack apply.
+Only the first synthesis of the gcp stack in a test run is expensive (loading the google
+provider, ~12 s); each further one costs about 0.1 s, so every variant here is the whole
+stack, built from settings exactly as `cdktf synth` would, and held to the same policy rules.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cdktf
 import pytest
 import yaml
 from gcp_env import GCP_ENV
-from gcp_rules import buckets_are_private_and_protected, dataset_is_protected, ingress_is_iap_or_allowlist, of_type
-from gcp_rules import vm_is_hardened as vm_rule
+from gcp_rules import (
+    buckets_are_private_and_protected,
+    dataset_is_protected,
+    ingress_is_iap_or_allowlist,
+    of_type,
+    user_data_of,
+    vm_is_hardened,
+)
+from synth import synth_stack
 
 from stacks.flow_catalog import load_flow_catalog, parse_flow_file
 from stacks.flow_lint import lint_flow_text
 from stacks.gce import system_flows
 from stacks.settings import PROJECT_ROOT, Settings
 
-
-def synth_with(build: Callable[[cdktf.TerraformStack], None]) -> dict[str, Any]:
-    from cdktf_cdktf_provider_google.provider import GoogleProvider
-
-    app = cdktf.Testing.app()
-    stack = cdktf.TerraformStack(app, "variant")
-    GoogleProvider(stack, "google", project="zoomcamp-test-project")
-    build(stack)
-    return json.loads(cdktf.Testing.synth(stack))
+ALLOWED = ("203.0.113.7/32", "198.51.100.0/24")
 
 
-def data_lake(sandbox: bool) -> dict[str, Any]:
-    from stacks.gcp.storage import DataLake, DataLakeProps
-
-    props = DataLakeProps("europe-west2", "p-zoomcamp-data", "p-zoomcamp-kestra", "zoomcamp", sandbox, 30)
-    return synth_with(lambda stack: DataLake(stack, "lake", props))
+@pytest.fixture(scope="module")
+def sandbox_synth() -> dict[str, Any]:
+    return synth_stack("gcp", {**GCP_ENV, "ZOOMCAMP_SANDBOX": "true"})
 
 
-@pytest.mark.parametrize("sandbox", [False, True], ids=["normal", "sandbox"])
-def test_only_sandbox_mode_lets_destroy_take_the_data(sandbox: bool) -> None:
-    synth = data_lake(sandbox)
-    buckets = of_type(synth, "google_storage_bucket").values()
-    assert {bucket["force_destroy"] for bucket in buckets} == {sandbox}
-    (dataset,) = of_type(synth, "google_bigquery_dataset").values()
-    assert dataset["delete_contents_on_destroy"] is sandbox
-    assert buckets_are_private_and_protected(synth, sandbox) == []
-    assert dataset_is_protected(synth, sandbox) == []
+@pytest.fixture(scope="module")
+def allowlist_synth() -> dict[str, Any]:
+    return synth_stack("gcp", {**GCP_ENV, "GCP_ALLOWED_CIDRS": ",".join(ALLOWED)})
+
+
+def test_normal_mode_protects_the_data(gcp_synth: dict[str, Any]) -> None:
+    assert {b["force_destroy"] for b in of_type(gcp_synth, "google_storage_bucket").values()} == {False}
+    assert {d["delete_contents_on_destroy"] for d in of_type(gcp_synth, "google_bigquery_dataset").values()} == {False}
+
+
+def test_only_sandbox_mode_lets_destroy_take_the_data(gcp_synth: dict[str, Any], sandbox_synth: dict[str, Any]) -> None:
+    assert {b["force_destroy"] for b in of_type(sandbox_synth, "google_storage_bucket").values()} == {True}
+    (dataset,) = of_type(sandbox_synth, "google_bigquery_dataset").values()
+    assert dataset["delete_contents_on_destroy"] is True
+    assert buckets_are_private_and_protected(sandbox_synth, sandbox=True) == []
+    assert dataset_is_protected(sandbox_synth, sandbox=True) == []
     # The rules tell the two modes apart: each mode fails the other's expectation.
-    assert buckets_are_private_and_protected(synth, not sandbox) != []
-    assert dataset_is_protected(synth, not sandbox) != []
+    assert buckets_are_private_and_protected(sandbox_synth, sandbox=False) != []
+    assert dataset_is_protected(gcp_synth, sandbox=True) != []
+    # Switching modes never replaces the VM: its cloud-init is the same.
+    assert user_data_of(sandbox_synth) == user_data_of(gcp_synth)
 
 
-def allowlisted(cidrs: tuple[str, ...]) -> dict[str, Any]:
-    from cdktf_cdktf_provider_google.service_account import ServiceAccount
-
-    from stacks.gcp.network import KestraNetwork, KestraNetworkProps
-    from stacks.gcp.vm import KestraVm, KestraVmProps
-
-    def build(stack: cdktf.TerraformStack) -> None:
-        account = ServiceAccount(stack, "account", account_id="zoomcamp-kestra")
-        network = KestraNetwork(
-            stack,
-            "network",
-            KestraNetworkProps("zoomcamp-kestra", "europe-west2", "iap", "cidrs", account.email, cidrs),
-        )
-        KestraVm(
-            stack,
-            "kestra",
-            KestraVmProps(
-                name="zoomcamp-kestra",
-                zone="europe-west2-b",
-                machine_type="e2-standard-2",
-                image="ubuntu-os-cloud/ubuntu-2404-lts-amd64",
-                data_disk_name="zoomcamp-kestra-data",
-                subnetwork=network.subnetwork.id,
-                service_account_email=account.email,
-                user_data="#cloud-config\n",
-                external_ip=bool(cidrs),
-            ),
-        )
-
-    return synth_with(build)
-
-
-def test_no_allowlist_means_iap_only_and_no_external_ip() -> None:
-    synth = allowlisted(())
-    (rule,) = of_type(synth, "google_compute_firewall").values()
+def test_no_allowlist_means_iap_only_and_no_external_ip(gcp_synth: dict[str, Any]) -> None:
+    (rule,) = of_type(gcp_synth, "google_compute_firewall").values()
     assert rule["source_ranges"] == ["35.235.240.0/20"]
-    (vm,) = of_type(synth, "google_compute_instance").values()
+    (vm,) = of_type(gcp_synth, "google_compute_instance").values()
     assert "access_config" not in vm["network_interface"][0]
-    assert vm_rule(synth) == []
+    assert "kestra_external_url" not in gcp_synth["output"]
 
 
-def test_an_allowlist_opens_only_kestra_to_only_those_ranges() -> None:
-    cidrs = ("203.0.113.7/32", "198.51.100.0/24")
-    synth = allowlisted(cidrs)
-    rules = {rule["name"]: rule for rule in of_type(synth, "google_compute_firewall").values()}
-    assert set(rules) == {"iap", "cidrs"}
-    assert rules["cidrs"]["source_ranges"] == list(cidrs)
-    assert rules["cidrs"]["allow"] == [{"protocol": "tcp", "ports": ["8080"]}]
-    assert rules["cidrs"]["target_service_accounts"] == rules["iap"]["target_service_accounts"]
-    (vm,) = of_type(synth, "google_compute_instance").values()
+def test_an_allowlist_opens_only_kestra_to_only_those_ranges(allowlist_synth: dict[str, Any]) -> None:
+    rules = {rule["name"]: rule for rule in of_type(allowlist_synth, "google_compute_firewall").values()}
+    assert set(rules) == {"zoomcamp-kestra-allow-iap", "zoomcamp-kestra-allow-cidrs"}
+    allowlist = rules["zoomcamp-kestra-allow-cidrs"]
+    assert allowlist["source_ranges"] == list(ALLOWED)
+    assert allowlist["allow"] == [{"protocol": "tcp", "ports": ["8080"]}]
+    assert allowlist["target_service_accounts"] == rules["zoomcamp-kestra-allow-iap"]["target_service_accounts"]
+    (vm,) = of_type(allowlist_synth, "google_compute_instance").values()
     assert vm["network_interface"][0]["access_config"] == [{}]
-    assert ingress_is_iap_or_allowlist(synth, cidrs) == []
-    assert vm_rule(synth, external_ip_allowed=True) == []
+    (name,) = of_type(allowlist_synth, "google_compute_instance")
+    assert allowlist_synth["output"]["kestra_external_url"]["value"] == (
+        f"http://${{google_compute_instance.{name}.network_interface[0].access_config[0].nat_ip}}:8080"
+    )
+    assert ingress_is_iap_or_allowlist(allowlist_synth, ALLOWED) == []
+    assert vm_is_hardened(allowlist_synth, external_ip_allowed=True) == []
     # Without the allowlist being declared, the same JSON breaks both rules.
-    assert any("203.0.113.7/32" in p for p in ingress_is_iap_or_allowlist(synth))
-    assert any("external IP" in p for p in vm_rule(synth))
+    assert any("203.0.113.7/32" in p for p in ingress_is_iap_or_allowlist(allowlist_synth))
+    assert any("external IP" in p for p in vm_is_hardened(allowlist_synth))
 
 
 @pytest.mark.parametrize("cron", ["*/15 * * * *", "0 3 * * 1-5"])
