@@ -504,7 +504,7 @@ def _check_schedule(flow: _Flow, where: str, trigger: dict[str, Any]) -> None:
             "set an explicit timezone (e.g. timezone: America/New_York); otherwise the schedule and "
             "its backfills follow the server's zone",
         )
-    elif not isinstance(zone, str) or not _valid_zone(zone):
+    elif zone is not None and (not isinstance(zone, str) or not _valid_zone(zone)):
         flow.fail(where, f"timezone {zone!r} is not an IANA time zone such as America/New_York")
 
 

@@ -102,6 +102,19 @@ def test_kv_and_secret_names_are_checked_against_what_the_stacks_create() -> Non
     ]
 
 
+def test_a_schedule_that_fixes_no_hour_or_day_needs_no_timezone() -> None:
+    text = (
+        "id: every_quarter_hour\nnamespace: system\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n"
+        "    message: hi\ntriggers:\n  - id: often\n    type: io.kestra.plugin.core.trigger.Schedule\n"
+        "    cron: '*/15 * * * *'\n  - id: daily\n    type: io.kestra.plugin.core.trigger.Schedule\n"
+        "    cron: '@daily'\n"
+    )
+    assert flow_lint.lint_flow_text(text, "f.yaml") == [
+        "f.yaml: trigger 'daily': set an explicit timezone (e.g. timezone: America/New_York); otherwise the "
+        "schedule and its backfills follow the server's zone"
+    ]
+
+
 @pytest.mark.parametrize(
     ("cron", "problem"),
     [
