@@ -133,6 +133,11 @@ class LocalStack(TerraformStack):
                     "JDBC URL of the zoomcamp data PostgreSQL, as seen from Kestra",
                 ),
                 "ZOOMCAMP_PG_USER": (local.data_db_user, "user of the zoomcamp data PostgreSQL"),
+                "ZOOMCAMP_PG_DB": (local.data_db_name, "database of the zoomcamp data PostgreSQL"),
+                "ZOOMCAMP_DOCKER_NETWORK": (
+                    f"{prefix}-net",
+                    "Docker network of the local stack, for task containers that reach the databases",
+                ),
                 # What the course's 04_gcp_kv flow set by hand, from the gcp stack's settings.
                 **gcp_kv_values(self, settings),
             },

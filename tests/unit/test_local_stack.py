@@ -148,6 +148,8 @@ def test_data_database_settings_reach_flows_as_kv(local_synth: dict[str, Any]) -
     kv = {e["key"]: e for e in resources(local_synth, "kestra_kv").values()}
     assert kv["ZOOMCAMP_PG_URL"]["value"] == "jdbc:postgresql://zoomcamp-postgres:5432/ny_taxi"
     assert kv["ZOOMCAMP_PG_USER"]["value"] == "zoomcamp"
+    assert kv["ZOOMCAMP_PG_DB"]["value"] == "ny_taxi"
+    assert kv["ZOOMCAMP_DOCKER_NETWORK"]["value"] == only(local_synth, "docker_network")["name"]
     assert all("PASSWORD" not in key for key in kv), "credentials never go to KV"
 
 
@@ -186,4 +188,5 @@ def test_ports_prefix_and_pgadmin_follow_settings(custom_synth: dict[str, Any]) 
     # Flows still reach the data database by its fixed alias, whatever the prefix.
     kv = {e["key"]: e["value"] for e in resources(custom_synth, "kestra_kv").values()}
     assert kv["ZOOMCAMP_PG_URL"] == "jdbc:postgresql://zoomcamp-postgres:5432/ny_taxi"
+    assert kv["ZOOMCAMP_DOCKER_NETWORK"] == "dez-net"
     assert "zoomcamp-postgres" in by_name["dez-postgres"]["networks_advanced"][0]["aliases"]
