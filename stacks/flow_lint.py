@@ -392,7 +392,7 @@ def _check_task(flow: _Flow, task: _Task) -> None:
     _check_container(flow, where, task)
     nested_keys = set(task.spec.task_lists) | set(task.spec.task_maps)
     for key, value in task.node.items():
-        if key in ("id", "type") or key in nested_keys:
+        if key in kp.NOT_RENDERED_KEYS or key in nested_keys:
             continue
         _check_templates(flow, f"{where} property {key}", value, scope=_Scope(flow, task))
 

@@ -154,11 +154,8 @@ FLOW_KEYS = _words(
     "id namespace description labels inputs outputs variables tasks errors finally afterExecution "
     "triggers pluginDefaults concurrency retry sla checks disabled revision workerGroup"
 )
-# Keys of a task that are Kestra's, not the plugin's (never "required", never nested tasks).
-TASK_COMMON_KEYS = _words(
-    "id type description retry timeout disabled logLevel allowFailure allowWarning workerGroup "
-    "logToFile runIf taskCache"
-)
+# Task keys Kestra never renders with Pebble (free text: a `{{ example }}` there is not an error).
+NOT_RENDERED_KEYS = frozenset({"id", "type", "description"})
 
 INPUT_TYPES = _words(
     "STRING SELECT MULTISELECT INT FLOAT BOOL DATETIME DATE TIME DURATION FILE JSON URI SECRET ARRAY YAML EMAIL"
