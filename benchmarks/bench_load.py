@@ -11,10 +11,12 @@ for January and one for October, three ways, each timed to its commit:
                 verify step), swap it in as the month's partition in one transaction.
 
 Loads January, then October (the table already holds a month: is it flat?), then January
-again (a rerun). The flow's verify step runs outside PostgreSQL, in its own container; it is
-timed separately and reported, as it replaces the course's unchecked `wget | gunzip`.
+again (a rerun). Each measurement starts after a CHECKPOINT, with autovacuum off so that the
+background vacuum of a previous step's rows cannot land in it. The flow's verify step runs
+outside PostgreSQL, in its own container; it is timed separately and reported, as it replaces
+the course's unchecked `wget | gunzip`.
 
-    make bench                 # 1 M rows, ~2-4 minutes on 2 cores
+    make bench                 # 1 M rows, 5 rounds: ~6 minutes on 2 cores
     make bench ROWS=200000     # quicker
 """
 
@@ -24,6 +26,7 @@ import argparse
 import gzip
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -64,13 +67,20 @@ SEED_HASH = (
 @dataclass
 class Timing:
     label: str
-    seconds: float
+    samples: list[float]
     rows: int
-    floor: float | None = None
+    floor: float | None = None  # median plain COPY of the same file
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(self.samples)
 
     def line(self) -> str:
         ratio = f"{self.seconds / self.floor:5.2f}x" if self.floor else "   - "
-        return f"  {self.label:<44} {self.seconds:8.2f} s {self.rows / self.seconds:12,.0f} rows/s   {ratio}"
+        spread = f"{min(self.samples):.2f}-{max(self.samples):.2f}"
+        return (
+            f"  {self.label:<44} {self.seconds:7.2f} s {spread:>11} {self.rows / self.seconds:11,.0f} rows/s   {ratio}"
+        )
 
 
 def _columns_ddl() -> str:
@@ -149,9 +159,35 @@ def _seed(conn: psycopg.Connection[Any], month: TlcMonth, raw: Path) -> int:
         return cursor.rowcount
 
 
+STEPS = ((1, "month 01"), (10, "month 10 (table holds 1 month)"), (1, "month 01 again (rerun)"))
+
+
+def _one_round(
+    conn: psycopg.Connection[Any], months: dict[int, TlcMonth], raw: dict[int, Path], prepared: dict[int, Path]
+) -> dict[str, list[float]]:
+    """Fresh tables, then each step: plain COPY of that month's file, the seed path, ours."""
+    ddl = _columns_ddl()
+    conn.execute("DROP TABLE IF EXISTS yellow_tripdata, seed_staging, seed_tripdata, plain CASCADE")
+    conn.execute(f"CREATE TABLE seed_staging (unique_row_id text, filename text, {ddl})")  # type: ignore[arg-type]
+    conn.execute(f"CREATE TABLE seed_tripdata (unique_row_id text, filename text, {ddl})")  # type: ignore[arg-type]
+    conn.execute(f"CREATE TABLE plain ({ddl})")  # type: ignore[arg-type]
+    seconds: dict[str, list[float]] = {"copy": [], "seed": [], "ours": []}
+    for month, _ in STEPS:
+        statement = "COPY plain FROM STDIN WITH (FORMAT CSV, HEADER TRUE)"
+        seconds["copy"].append(_timed(conn, lambda s=statement, m=month: copy_in(conn, s, raw[m]))[0])
+        conn.execute("TRUNCATE plain")
+        seconds["seed"].append(_timed(conn, lambda m=month: _seed(conn, months[m], raw[m]))[0])
+        seconds["ours"].append(_timed(conn, lambda m=month: _ours(conn, months[m], prepared[m]))[0])
+    for table, expected in (("seed_tripdata", 2), ("yellow_tripdata", 2)):
+        count = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]
+        assert count == expected * months[1].data_rows, f"{table} holds {count} rows after the three loads"
+    return seconds
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="trips per month (default 1,000,000)")
+    parser.add_argument("--rounds", type=int, default=5, help="repeat everything; medians are shown (default 5)")
     parser.add_argument(
         "--data-dir",
         type=Path,
@@ -165,45 +201,54 @@ def main() -> int:
         raw = {m: _gunzip(f.path, work / f"raw_{m:02d}.csv") for m, f in months.items()}
         prepare = {m: _verify(f, work / f"verify_{m:02d}", prepare=True) for m, f in months.items()}
         check_only = _verify(months[1], work / "check_only", prepare=False)[0]
+        prepared = {m: path for m, (_, path) in prepare.items() if path is not None}
         with PostgresServer(durable=True) as server, psycopg.connect(server.dsn, autocommit=True) as conn:
             version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-            ddl = _columns_ddl()
-            conn.execute(f"CREATE TABLE seed_staging (unique_row_id text, filename text, {ddl})")  # type: ignore[arg-type]
-            conn.execute(f"CREATE TABLE seed_tripdata (unique_row_id text, filename text, {ddl})")  # type: ignore[arg-type]
-            floors: dict[int, float] = {}
-            copies: list[Timing] = []
-            for month in (1, 10):
-                conn.execute(f"CREATE TABLE plain_{month:02d} ({ddl})")  # type: ignore[arg-type]
-                statement = f"COPY plain_{month:02d} FROM STDIN WITH (FORMAT CSV, HEADER TRUE)"
-                seconds, rows = _timed(conn, lambda s=statement, m=month: copy_in(conn, s, raw[m]))
-                floors[month] = seconds
-                copies.append(Timing(f"plain COPY, month {month:02d}", seconds, rows, seconds))
-            runs = [(1, "month 01"), (10, "month 10 (table holds 1 month)"), (1, "month 01 again (rerun)")]
-            seed, ours = [], []
-            for month, label in runs:
-                seconds, _ = _timed(conn, lambda m=month: _seed(conn, months[m], raw[m]))
-                seed.append(Timing(f"seed path, {label}", seconds, args.rows, floors[month]))
-                seconds, rows = _timed(conn, lambda m=month: _ours(conn, months[m], prepare[m][1]))  # type: ignore[arg-type]
-                ours.append(Timing(f"ours, {label}", seconds, rows, floors[month]))
-            totals = {
-                "seed": conn.execute("SELECT count(*) FROM seed_tripdata").fetchone()[0],  # type: ignore[index]
-                "ours": conn.execute("SELECT count(*) FROM yellow_tripdata").fetchone()[0],  # type: ignore[index]
-            }
+            # Autovacuum would vacuum the previous step's million new rows during a later
+            # measurement, at random; every path is measured without it (and with a CHECKPOINT first).
+            conn.execute("ALTER SYSTEM SET autovacuum = off")
+            conn.execute("SELECT pg_reload_conf()")
+            rounds = []
+            for number in range(args.rounds):
+                print(f"round {number + 1}/{args.rounds} ...", flush=True)
+                rounds.append(_one_round(conn, months, raw, prepared))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\nPostgreSQL {version} (fsync on), {args.rows:,} generated yellow trips per month, {os.cpu_count()} CPUs")
-    print(f"  {'':<44} {'seconds':>10} {'rows/s':>14}   vs COPY of the same file")
-    for timing in (*copies, *seed, *ours):
+    def samples(path: str, step: int) -> list[float]:
+        return [r[path][step] for r in rounds]
+
+    def median(path: str, step: int) -> float:
+        return statistics.median(samples(path, step))
+
+    print(
+        f"\nPostgreSQL {version} (fsync on, autovacuum off), {args.rows:,} generated yellow trips per month, "
+        f"{os.cpu_count()} CPUs, median of {args.rounds} round(s)"
+    )
+    print(f"  {'':<44} {'median':>9} {'min-max':>11} {'':>18}   vs COPY of the same file")
+    copy_labels = ("month 01", "month 10", "month 01 (before the rerun)")
+    lines = [Timing(f"plain COPY, {label}", samples("copy", i), args.rows) for i, label in enumerate(copy_labels)]
+    for path, name in (("seed", "seed path"), ("ours", "ours")):
+        lines += [
+            Timing(f"{name}, {label}", samples(path, i), args.rows, median("copy", i))
+            for i, (_, label) in enumerate(STEPS)
+        ]
+    for timing in lines:
         print(timing.line())
     print("\n  outside PostgreSQL (the flow's verify step, in its own container):")
-    print(f"  {'check + write hash/filename, month 01':<44} {prepare[1][0]:8.2f} s")
+    print(f"  {'check + write hash/filename, one month':<44} {prepare[1][0]:8.2f} s")
     print(f"  {'check only (what 06_gcp_taxi runs)':<44} {check_only:8.2f} s")
-    print(f"\n  rows after the three loads: seed {totals['seed']:,}, ours {totals['ours']:,} (two months)")
-    worst = max(t.seconds / t.floor for t in ours if t.floor)
-    flat = ours[1].seconds / floors[10] / (ours[0].seconds / floors[1])
-    print(f"  ours: worst {worst:.2f}x COPY (target <= 1.5x); month 10 vs month 01 (each / its COPY): {flat:.2f}")
-    print(f"        rerun vs first load: {ours[2].seconds / ours[0].seconds:.2f}")
+    ratios = [median("ours", i) / median("copy", i) for i in range(3)]
+    seed_ratios = [median("seed", i) / median("copy", i) for i in range(3)]
+    print(
+        f"\n  ours:  {' / '.join(f'{r:.2f}x' for r in ratios)} COPY (target <= 1.5x); "
+        f"month 10 / month 01: {ratios[1] / ratios[0]:.2f}; rerun / first: {ratios[2] / ratios[0]:.2f}"
+    )
+    growth, rerun = seed_ratios[1] / seed_ratios[0], seed_ratios[2] / seed_ratios[0]
+    print(
+        f"  seed:  {' / '.join(f'{r:.2f}x' for r in seed_ratios)} COPY; "
+        f"month 10 / month 01: {growth:.2f}; rerun / first: {rerun:.2f}"
+    )
     return 0
 
 
