@@ -821,16 +821,16 @@ def _as_datetime(value: Any) -> datetime:
     raise PebbleError(f"{value!r} is not a date")
 
 
-def _date_filter(
-    value: Any, format: str = "yyyy-MM-dd'T'HH:mm:ss.SSSXXX", *, timeZone: str | None = None, **_: Any
-) -> str:
+def _date_filter(value: Any, pattern: str | None = None, *, timeZone: str | None = None, **named: Any) -> str:
+    """`| date('yyyy-MM', timeZone='America/New_York')`; without a pattern, ISO 8601."""
+    pattern = named.pop("format", pattern)
     moment = _as_datetime(value)
     if timeZone is not None:
         zone = ZoneInfo(timeZone)
         moment = moment.astimezone(zone) if moment.tzinfo else moment.replace(tzinfo=zone)
     elif moment.tzinfo is not None:
         moment = moment.astimezone(ZoneInfo("UTC"))  # Kestra's default zone is the server's (UTC)
-    return _java_format(moment, format)
+    return moment.isoformat() if pattern is None else _java_format(moment, pattern)
 
 
 def _date_add(value: Any, amount: int, unit: str) -> datetime:
