@@ -48,8 +48,11 @@ class KestraServerConfig:
 def _storage_section(storage: LocalStorage | GcsStorage) -> dict[str, Any]:
     if isinstance(storage, LocalStorage):
         return {"type": "local", "local": {"base-path": storage.base_path}}
-    # No service-account key: the GCS storage plugin falls back to the VM's attached account.
-    return {"type": "gcs", "gcs": {"bucket": storage.bucket, "project": storage.project}}
+    # Keys as the storage-gcs plugin names them (GcsStorage: bucket, projectId -> `project-id`;
+    # Kestra's "Runtime and Storage" docs): its mapper rejects unknown keys at start-up.
+    # No `service-account`: without a key the plugin uses Application Default Credentials,
+    # on Compute Engine the VM's attached account.
+    return {"type": "gcs", "gcs": {"bucket": storage.bucket, "project-id": storage.project}}
 
 
 def placeholder(env_name: str) -> str:

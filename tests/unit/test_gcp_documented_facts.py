@@ -1,0 +1,190 @@
+"""What the VM's Kestra and the README must agree with, per the upstream documentation and source.
+
+Nothing here can start Kestra, Docker or Google Cloud, so these tests pin the rendered text to
+the names the real components read, checked against their public sources (listed per table).
+Each check is a function returning its problems; each is also fed a broken input to prove it
+can fail.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import yaml
+from gcp_rules import user_data_of, written_files
+
+from stacks.doctor.checks_gcp import REQUIRED_APIS
+from stacks.gce import cloud_init
+from stacks.settings import PROJECT_ROOT
+
+# kestra-io/storage-gcs GcsStorage fields (bucket, path, serviceAccount, projectId), spelled as
+# Kestra's "Runtime and Storage" configuration page spells them. The plugin's mapper rejects any
+# other key with UnrecognizedPropertyException when Kestra starts.
+GCS_STORAGE_KEYS = frozenset({"bucket", "path", "service-account", "project-id"})
+# Kestra 1.x BasicAuthConfiguration (username, password, realm, openUrls). `enabled` is ignored
+# since basic auth became mandatory (docs 1.3, "Troubleshoot Basic Authentication").
+BASIC_AUTH_KEYS = frozenset({"username", "password", "realm", "open-urls"})
+# Properties of the task and trigger types the system flows use (plugin-git SyncFlows,
+# SyncNamespaceFiles and AbstractSyncTask/AbstractGitTask; core kv.Set; core Schedule and Webhook).
+COMMON = frozenset({"id", "type", "description", "disabled", "timeout", "retry", "allowFailure", "logLevel"})
+GIT = frozenset({"url", "branch", "username", "password", "dryRun", "gitDirectory", "delete", "cloneSubmodules"})
+PROPERTIES: dict[str, frozenset[str]] = {
+    "io.kestra.plugin.git.SyncFlows": COMMON
+    | GIT
+    | {"targetNamespace", "includeChildNamespaces", "ignoreInvalidFlows"},
+    "io.kestra.plugin.git.SyncNamespaceFiles": COMMON | GIT | {"namespace"},
+    "io.kestra.plugin.core.kv.Set": COMMON | {"namespace", "key", "value", "kvType", "overwrite", "ttl"},
+    "io.kestra.plugin.core.trigger.Schedule": COMMON | {"cron", "timezone", "inputs", "conditions", "backfill"},
+    "io.kestra.plugin.core.trigger.Webhook": COMMON | {"key", "inputs", "conditions"},
+}
+# What a flow's `tasks`/`triggers` entries must carry for Kestra to accept them.
+REQUIRED: dict[str, frozenset[str]] = {
+    "io.kestra.plugin.git.SyncFlows": frozenset({"url", "targetNamespace"}),
+    "io.kestra.plugin.git.SyncNamespaceFiles": frozenset({"url", "namespace"}),
+    "io.kestra.plugin.core.kv.Set": frozenset({"key", "value"}),
+    "io.kestra.plugin.core.trigger.Schedule": frozenset({"cron"}),
+    "io.kestra.plugin.core.trigger.Webhook": frozenset({"key"}),
+}
+README = PROJECT_ROOT / "README.md"
+
+
+def server_config_problems(config: dict[str, Any]) -> list[str]:
+    kestra = config.get("kestra", {})
+    problems = []
+    storage = kestra.get("storage", {})
+    if storage.get("type") == "gcs":
+        gcs = storage.get("gcs", {})
+        problems += [
+            f"kestra.storage.gcs.{key} is not a GCS storage setting" for key in sorted(set(gcs) - GCS_STORAGE_KEYS)
+        ]
+        problems += [f"kestra.storage.gcs.{key} is missing" for key in ("bucket", "project-id") if key not in gcs]
+    auth = kestra.get("server", {}).get("basic-auth", {})
+    problems += [f"kestra.server.basic-auth.{key} is not a 1.x setting" for key in sorted(set(auth) - BASIC_AUTH_KEYS)]
+    if kestra.get("tasks", {}).get("tmp-dir", {}).get("path", "").split("/")[:3] != ["", "tmp", "kestra-wd"]:
+        problems.append("kestra.tasks.tmp-dir.path is not under the /tmp/kestra-wd the compose file bind-mounts")
+    return problems
+
+
+def flow_property_problems(flow: dict[str, Any]) -> list[str]:
+    problems = []
+    for block in (*flow.get("tasks", []), *flow.get("triggers", [])):
+        kind = block.get("type")
+        known = PROPERTIES.get(kind)
+        if known is None:
+            problems.append(f"{flow['id']}.{block.get('id')}: no documented properties for {kind}")
+            continue
+        problems += [
+            f"{flow['id']}.{block['id']}: {kind} has no property {key!r}" for key in sorted(set(block) - known)
+        ]
+        problems += [f"{flow['id']}.{block['id']}: {kind} needs {key!r}" for key in sorted(REQUIRED[kind] - set(block))]
+    return problems
+
+
+def gcp_section(readme: str) -> str:
+    match = re.search(r"^## Google Cloud\n(.*?)(?=^## )", readme, flags=re.S | re.M)
+    return match.group(1) if match else ""
+
+
+def shell_lines(markdown: str) -> list[str]:
+    """Commands of the fenced bash blocks, continuation lines joined, comments and extra spaces dropped."""
+    lines = []
+    for block in re.findall(r"```bash\n(.*?)```", markdown, flags=re.S):
+        for command in block.replace("\\\n", " ").splitlines():
+            command = " ".join(command.split("#", 1)[0].split())
+            if command:
+                lines.append(command)
+    return lines
+
+
+def api_list_problems(readme: str) -> list[str]:
+    enables = [line for line in shell_lines(gcp_section(readme)) if line.startswith("gcloud services enable ")]
+    if len(enables) != 1:
+        return [f"README ## Google Cloud has {len(enables)} `gcloud services enable` commands, expected 1"]
+    listed = [word for word in enables[0].split()[3:] if not word.startswith("--")]
+    if sorted(listed) != sorted(REQUIRED_APIS):
+        return [f"README enables {sorted(listed)}, make doctor requires {sorted(REQUIRED_APIS)}"]
+    return []
+
+
+def readme_command_problems(readme: str, outputs: dict[str, str], project: str) -> list[str]:
+    lines = shell_lines(gcp_section(readme))
+    problems = []
+    for name in ("iap_tunnel_command", "kestra_password_command"):
+        expected = outputs[name].replace(project, "<project-id>")
+        if expected not in lines:
+            problems.append(f"README ## Google Cloud does not show the output {name}: {expected}")
+    return problems
+
+
+def test_server_config_uses_the_keys_kestra_and_its_gcs_storage_read(gcp_synth: dict[str, Any]) -> None:
+    config = yaml.safe_load(written_files(user_data_of(gcp_synth))[cloud_init.KESTRA_CONFIG_PATH])
+    assert server_config_problems(config) == []
+    assert config["kestra"]["storage"]["gcs"]["project-id"] == "zoomcamp-test-project"
+
+
+def test_server_config_check_catches_unknown_and_missing_keys() -> None:
+    broken = {
+        "kestra": {
+            "storage": {"type": "gcs", "gcs": {"bucket": "b", "project": "p"}},
+            "server": {"basic-auth": {"enabled": True, "username": "a@b.c", "password": "${P}"}},
+            "tasks": {"tmp-dir": {"path": "/var/tmp"}},
+        }
+    }
+    assert server_config_problems(broken) == [
+        "kestra.storage.gcs.project is not a GCS storage setting",
+        "kestra.storage.gcs.project-id is missing",
+        "kestra.server.basic-auth.enabled is not a 1.x setting",
+        "kestra.tasks.tmp-dir.path is not under the /tmp/kestra-wd the compose file bind-mounts",
+    ]
+
+
+def system_flows(synth: dict[str, Any]) -> list[dict[str, Any]]:
+    files = written_files(user_data_of(synth))
+    return [yaml.safe_load(text) for path, text in files.items() if path.startswith(cloud_init.FLOWS_DIR + "/")]
+
+
+def test_system_flows_use_only_documented_properties(gcp_synth: dict[str, Any]) -> None:
+    flows = system_flows(gcp_synth)
+    assert len(flows) == 2
+    assert [problem for flow in flows for problem in flow_property_problems(flow)] == []
+
+
+def test_flow_property_check_catches_a_misnamed_or_missing_property() -> None:
+    broken = {
+        "id": "sync",
+        "tasks": [
+            {"id": "a", "type": "io.kestra.plugin.git.SyncFlows", "url": "https://x", "namespace": "zoomcamp"},
+            {"id": "b", "type": "io.kestra.plugin.core.kv.Set", "key": "K", "value": "v", "valueType": "STRING"},
+        ],
+        "triggers": [{"id": "hook", "type": "io.kestra.plugin.core.trigger.Webhook", "secret": "k"}],
+    }
+    assert flow_property_problems(broken) == [
+        "sync.a: io.kestra.plugin.git.SyncFlows has no property 'namespace'",
+        "sync.a: io.kestra.plugin.git.SyncFlows needs 'targetNamespace'",
+        "sync.b: io.kestra.plugin.core.kv.Set has no property 'valueType'",
+        "sync.hook: io.kestra.plugin.core.trigger.Webhook has no property 'secret'",
+        "sync.hook: io.kestra.plugin.core.trigger.Webhook needs 'key'",
+    ]
+
+
+def test_readme_enables_exactly_the_apis_make_doctor_checks() -> None:
+    assert api_list_problems(README.read_text(encoding="utf-8")) == []
+
+
+def test_api_list_check_catches_a_missing_api() -> None:
+    readme = README.read_text(encoding="utf-8").replace(" iap.googleapis.com", "", 1)
+    assert api_list_problems(readme) == [
+        f"README enables {sorted(set(REQUIRED_APIS) - {'iap.googleapis.com'})}, "
+        f"make doctor requires {sorted(REQUIRED_APIS)}"
+    ]
+
+
+def test_readme_shows_the_exact_commands_the_stack_outputs(gcp_synth: dict[str, Any]) -> None:
+    outputs = {name: output["value"] for name, output in gcp_synth["output"].items()}
+    readme = README.read_text(encoding="utf-8")
+    assert readme_command_problems(readme, outputs, "zoomcamp-test-project") == []
+    broken = readme.replace("--local-host-port=localhost:8080", "--local-host-port=localhost:8081")
+    assert [p.split(":", 1)[0] for p in readme_command_problems(broken, outputs, "zoomcamp-test-project")] == [
+        "README ## Google Cloud does not show the output iap_tunnel_command"
+    ]
