@@ -50,6 +50,11 @@ def _dump(document: Mapping[str, Any]) -> str:
 
 
 def git_sync_flow(source: GitSource, target_namespace: str) -> SystemFlow:
+    # No Kestra API credentials on these tasks: in Kestra 1.3 the git plugin writes flows and
+    # namespace files in-process (Kestra's 2.0 migration guide: "In 1.3, these calls were
+    # unauthenticated"). Assumed for the pinned 1.3.14, not verified on a server: the git plugin
+    # bundled with 1.3.16 called the API and got 401 (kestra-io/kestra#15998), and 2.0 needs
+    # `kestra.tasks.sdk.authentication`. Re-check both before moving the pin.
     common = {"url": source.url, "branch": source.branch, "dryRun": False}
     tasks: list[dict[str, Any]] = [
         {
@@ -98,6 +103,8 @@ def git_sync_flow(source: GitSource, target_namespace: str) -> SystemFlow:
                 "id": "webhook",
                 "type": "io.kestra.plugin.core.trigger.Webhook",
                 # The key is generated on the VM and kept in Secret Manager, never in this text.
+                # It is the only guard: Kestra 1.x lists /api/v1/main/executions/webhook/ in the
+                # default basic-auth open-urls (kestra-io/kestra#11391), so callers need no login.
                 "key": "{{ secret('" + WEBHOOK_SECRET_NAME + "') }}",
             },
         ],
