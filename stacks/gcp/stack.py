@@ -20,6 +20,7 @@ from stacks.gcp.secrets import VmSecret, VmSecretProps
 from stacks.gcp.storage import DataLake, DataLakeProps
 from stacks.gcp.vm import KestraVm, KestraVmProps
 from stacks.gcp_target import GcpTarget, git_kv_values, kv_values, resolve_gcp_target, resolve_git_url
+from stacks.sandbox import protect_from_destroy
 from stacks.settings import Settings
 from stacks.state_backend import configure_state_backend
 
@@ -129,6 +130,10 @@ class GcpStack(TerraformStack):
                 ],
             ),
         )
+        # What holds data survives `make destroy-gcp` and must never be replaced by accident.
+        data = (lake.data_bucket, lake.internal_storage_bucket, lake.dataset, vm.data_disk)
+        for resource in (*data, *(secret.secret for secret in secrets.values())):
+            protect_from_destroy(resource, settings)
         self._outputs(settings, target, names, lake, identity, vm)
 
     def _outputs(
