@@ -126,6 +126,24 @@ def test_system_flows_are_valid_kestra_flow_files(tmp_path: Path) -> None:
     assert "flows deleted in Git are kept" in sync["description"]
 
 
+def sync_blockers(flows_dir: Path) -> list[str]:
+    """Files that keep SyncFlows from mirroring flows_dir.
+
+    plugin-git's AbstractSyncTask imports every regular file of gitDirectory (only a
+    .kestraignore filters them) as a flow, so a README.md or .gitkeep there fails the sync; with
+    includeChildNamespaces off it does not descend into subfolders.
+    """
+    problems = []
+    for path in sorted(p for p in flows_dir.rglob("*") if p.is_file()):
+        name = path.relative_to(flows_dir).as_posix()
+        if path.parent != flows_dir:
+            if path.suffix in (".yaml", ".yml"):
+                problems.append(f"{name}: in a subfolder, which SyncFlows skips (includeChildNamespaces is off)")
+        elif path.suffix not in (".yaml", ".yml"):
+            problems.append(f"{name}: SyncFlows would import it as a flow and fail; keep only flows in this folder")
+    return problems
+
+
 def test_this_repositorys_flows_folder_syncs_as_is() -> None:
     """SyncFlows reads flows/ (no subfolders: includeChildNamespaces is off) into the namespace."""
     settings = Settings.from_env({**GCP_ENV})
@@ -133,7 +151,15 @@ def test_this_repositorys_flows_folder_syncs_as_is() -> None:
     catalog = load_flow_catalog(flows_dir)
     assert catalog, "flows/ holds no flow"
     assert {flow.namespace for flow in catalog} == {settings.kestra.namespace}
-    nested = [p for p in flows_dir.rglob("*") if p.suffix in (".yaml", ".yml") and p.parent != flows_dir]
-    assert nested == [], "SyncFlows would skip flows in subfolders"
-    others = [p.name for p in flows_dir.iterdir() if p.is_file() and p.suffix not in (".yaml", ".yml", ".md")]
-    assert others == [], f"flows/ should hold only flow files, found {others}"
+    assert sync_blockers(flows_dir) == []
+
+
+def test_sync_blockers_finds_what_would_break_the_sync(tmp_path: Path) -> None:
+    for name in ("a.yaml", "README.md", ".gitkeep", "sub/b.yml", "sub/notes.txt"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text("id: x\n", encoding="utf-8")
+    assert sync_blockers(tmp_path) == [
+        ".gitkeep: SyncFlows would import it as a flow and fail; keep only flows in this folder",
+        "README.md: SyncFlows would import it as a flow and fail; keep only flows in this folder",
+        "sub/b.yml: in a subfolder, which SyncFlows skips (includeChildNamespaces is off)",
+    ]
