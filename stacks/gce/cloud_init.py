@@ -41,7 +41,9 @@ DATA_MOUNT = "/mnt/disks/kestra-data"
 LOCAL_KESTRA_URL = "http://localhost:8080"
 # Kestra 1.x open source serves its API under the default tenant `main`.
 KESTRA_API = f"{LOCAL_KESTRA_URL}/api/v1/main"
-# From Ubuntu's own archive: no third-party apt repository, updated with the OS.
+# From Ubuntu's own archive (universe, enabled on Ubuntu's GCE images): no third-party apt
+# repository, updated with the OS, hence no version pin. kestra-boot needs Compose >= 2.17
+# (`up --wait-timeout`); assumed of noble's docker-compose-v2, not checked against the archive.
 PACKAGES = ("docker.io", "docker-compose-v2")
 
 
