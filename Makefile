@@ -82,16 +82,15 @@ deploy-local: setup ## Run the doctor, then create or update the local Docker st
 	@$(PY) -m stacks.doctor --stack local
 	@$(PY) -m stacks.deploy local
 
-destroy-local: setup ## Destroy the local Docker stack (refused unless ZOOMCAMP_SANDBOX=true: its volumes hold your data)
-	$(PY) -m stacks.sandbox check destroy local
-	$(LOCAL_ENV) ZOOMCAMP_STACKS=local $(CDKTF) destroy local --auto-approve
+destroy-local: setup ## Remove the local stack but keep its data volumes; ZOOMCAMP_SANDBOX=true removes them too
+	@$(PY) -m stacks.destroy local
 
 deploy-gcp: setup ## Run the doctor, then create or update the GCP stack (bucket, dataset, identity, Kestra VM)
 	@$(PY) -m stacks.doctor --stack gcp
 	@$(PY) -m stacks.deploy gcp
 
-destroy-gcp: setup ## Destroy the GCP stack (protected data stays unless sandbox mode is on)
-	ZOOMCAMP_STACKS=gcp $(CDKTF) destroy gcp
+destroy-gcp: setup ## Remove the GCP stack but keep its data (buckets, dataset, VM data disk, secrets); ZOOMCAMP_SANDBOX=true: all
+	@$(PY) -m stacks.destroy gcp
 
 BASE ?= origin/main
 FORMAT ?= text
@@ -99,8 +98,8 @@ FORMAT ?= text
 diff: setup ## Offline plan diff of both stacks: BASE=<git revision> (origin/main) vs the working tree; FORMAT=markdown
 	$(PY) -m plan_diff --base "$(BASE)" --format "$(FORMAT)"
 
-sandbox-reset: setup ## Destroy and recreate STACK=local|gcp with its data (only with ZOOMCAMP_SANDBOX=true)
-	$(PY) -m stacks.sandbox_reset "$(STACK)"
+sandbox-reset: setup ## Destroy STACK=local|gcp with its data and create it again (only with ZOOMCAMP_SANDBOX=true)
+	@$(PY) -m stacks.sandbox_reset "$(STACK)"
 
 snapshot-update: setup ## Rewrite tests/snapshots/ from the current code (review the diff!)
 	UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/unit/test_snapshot.py

@@ -168,6 +168,8 @@ class LocalStack(TerraformStack):
         google_volumes, google_env = google_credentials_mount(settings)
         image = Image(self, "kestra_image", name=settings.kestra.image, keep_locally=True)
         storage = Volume(self, "kestra_storage", name=f"{local.prefix}-kestra-storage")
+        # KV values and execution files live here; Kestra's (protected) database points into it.
+        protect_from_destroy(storage, settings)
         return Container(
             self,
             "kestra",

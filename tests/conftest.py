@@ -32,6 +32,18 @@ def gcp_synth() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
+def local_sandbox_synth() -> dict[str, Any]:
+    """The local stack in sandbox mode (ZOOMCAMP_SANDBOX=true), synthesized once."""
+    return synth_stack("local", {"ZOOMCAMP_SANDBOX": "true"})
+
+
+@pytest.fixture(scope="session")
+def gcp_sandbox_synth() -> dict[str, Any]:
+    """The gcp stack in sandbox mode; once the google provider is loaded a synthesis costs ~0.1 s."""
+    return synth_stack("gcp", {**GCP_ENV, "ZOOMCAMP_SANDBOX": "true"})
+
+
+@pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A real PostgreSQL (>= 15) for the whole run, started only if a test asks for it."""
     with PostgresServer() as server:

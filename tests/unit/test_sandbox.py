@@ -1,40 +1,79 @@
-"""Sandbox lifecycle: data is protected by default, and only ZOOMCAMP_SANDBOX lifts it."""
+"""Sandbox lifecycle: data is protected by default, and only ZOOMCAMP_SANDBOX lifts it.
+
+The protected resources are those of the types in stacks/sandbox.py's PROTECTED table;
+these tests prove the synthesized stacks mark exactly those, in both modes, and that
+`make sandbox-reset` refuses without the opt-in and otherwise runs destroy then deploy.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import cdktf
 import pytest
-from gcp_env import GCP_ENV
-from synth import BASE_ENV, resources, synth_stack
+from cdktf_cdktf_provider_docker.network import Network
+from cdktf_cdktf_provider_docker.provider import DockerProvider
+from cdktf_cdktf_provider_docker.volume import Volume
+from destroy_fakes import FakeTools, fake_tools
+from synth import BASE_ENV, resources
 
 from stacks import sandbox
+from stacks.destroy import DestroyOptions, config_resources
 from stacks.errors import BundleError, run_cli
-from stacks.sandbox import SandboxRefusal, data_protection, require_sandbox
-from stacks.sandbox_reset import reset_steps, sandbox_reset
+from stacks.sandbox import PROTECTED, SandboxRefusal, data_protection, protect_from_destroy, require_sandbox
+from stacks.sandbox_reset import _main as reset_main
+from stacks.sandbox_reset import sandbox_reset
 from stacks.settings import Settings
 
-DATABASE_VOLUMES = {"zoomcamp-postgres-data", "zoomcamp-kestra-postgres-data"}
+LOCAL_VOLUMES = {"zoomcamp-postgres-data", "zoomcamp-kestra-postgres-data", "zoomcamp-kestra-storage"}
 
 
-def prevent_destroy_by_volume(synth: Mapping[str, Any]) -> dict[str, bool]:
+def marked(synth: Mapping[str, Any]) -> set[str]:
     return {
-        volume["name"]: volume.get("lifecycle", {}).get("prevent_destroy", False)
-        for volume in resources(synth, "docker_volume").values()
+        address
+        for address, body in config_resources(synth).items()
+        if body.get("lifecycle", {}).get("prevent_destroy") is True
     }
 
 
-def test_database_volumes_cannot_be_destroyed_by_default(local_synth: dict[str, Any]) -> None:
-    protected = {name for name, flag in prevent_destroy_by_volume(local_synth).items() if flag}
-    assert protected == DATABASE_VOLUMES  # Kestra's file storage is not data a learner loaded
+def of_protected_types(stack: str, synth: Mapping[str, Any]) -> set[str]:
+    types = PROTECTED[stack].resource_types
+    return {address for address in config_resources(synth) if address.split(".")[0] in types}
 
 
-def test_sandbox_mode_makes_database_volumes_destroyable() -> None:
-    flags = prevent_destroy_by_volume(synth_stack("local", {"ZOOMCAMP_SANDBOX": "true"}))
-    assert set(flags) >= DATABASE_VOLUMES
-    assert not any(flags.values())
+@pytest.mark.parametrize("stack", ["local", "gcp"])
+def test_exactly_the_protected_types_carry_prevent_destroy(stack: str, request: pytest.FixtureRequest) -> None:
+    synth = request.getfixturevalue(f"{stack}_synth")
+    assert marked(synth) == of_protected_types(stack, synth)
+    assert len(marked(synth)) >= 3
+
+
+def test_the_marks_sit_on_the_data_a_learner_would_lose(local_synth: Any, gcp_synth: Any) -> None:
+    assert {body["name"] for body in resources(local_synth, "docker_volume").values()} == LOCAL_VOLUMES
+    assert {address.split(".")[0] for address in marked(gcp_synth)} == {
+        "google_storage_bucket",
+        "google_bigquery_dataset",
+        "google_compute_disk",
+        "google_secret_manager_secret",
+    }
+    assert len(marked(gcp_synth)) == 6  # two buckets, the dataset, the data disk, two secrets
+
+
+@pytest.mark.parametrize("stack", ["local", "gcp"])
+def test_sandbox_mode_marks_nothing(stack: str, request: pytest.FixtureRequest) -> None:
+    synth = request.getfixturevalue(f"{stack}_sandbox_synth")
+    assert of_protected_types(stack, synth), "the sandbox stack still has its data resources"
+    assert marked(synth) == set()
+
+
+def test_the_marking_check_fails_on_a_broken_copy(local_synth: Any) -> None:
+    broken = json.loads(json.dumps(local_synth))
+    del broken["resource"]["docker_volume"]["kestra_storage"]["lifecycle"]
+    assert marked(broken) != of_protected_types("local", broken)
 
 
 @pytest.mark.parametrize(
@@ -48,10 +87,8 @@ def test_protective_flags_for_both_modes(value: str, expected: sandbox.DataProte
     assert data_protection(Settings.from_env({**BASE_ENV, "ZOOMCAMP_SANDBOX": value})) == expected
 
 
-def test_gcp_bucket_and_dataset_keep_their_contents_unless_sandbox(gcp_synth: dict[str, Any]) -> None:
-    # A second gcp synth in the same process is cheap: the google provider is already loaded.
-    sandboxed = synth_stack("gcp", {**GCP_ENV, "ZOOMCAMP_SANDBOX": "true"})
-    for synth, sandbox_mode in ((gcp_synth, False), (sandboxed, True)):
+def test_gcp_bucket_and_dataset_keep_their_contents_unless_sandbox(gcp_synth: Any, gcp_sandbox_synth: Any) -> None:
+    for synth, sandbox_mode in ((gcp_synth, False), (gcp_sandbox_synth, True)):
         expected = data_protection(Settings.from_env({**BASE_ENV, "ZOOMCAMP_SANDBOX": str(sandbox_mode)}))
         buckets = resources(synth, "google_storage_bucket").values()
         datasets = resources(synth, "google_bigquery_dataset").values()
@@ -60,39 +97,17 @@ def test_gcp_bucket_and_dataset_keep_their_contents_unless_sandbox(gcp_synth: di
         assert {dataset["delete_contents_on_destroy"] for dataset in datasets} == {expected.delete_contents_on_destroy}
 
 
-class FakeCdktf:
-    """Records the commands a reset runs instead of running them."""
-
-    def __init__(self, fail_at: int | None = None) -> None:
-        self.calls: list[tuple[tuple[str, ...], dict[str, str]]] = []
-        self.fail_at = fail_at
-
-    def __call__(self, command: Sequence[str], env: Mapping[str, str]) -> int:
-        self.calls.append((tuple(command), dict(env)))
-        return 1 if len(self.calls) == self.fail_at else 0
-
-
-@pytest.mark.parametrize(("stack", "loses"), [("local", "PostgreSQL volumes"), ("gcp", "GCS bucket")])
-def test_reset_refuses_without_sandbox_and_says_how_to_opt_in(stack: str, loses: str, tmp_path: Path) -> None:
-    fake = FakeCdktf()
-    with pytest.raises(SandboxRefusal) as refused:
-        sandbox_reset(stack, dict(BASE_ENV), run=fake, say=lambda _: None, credentials=tmp_path / "local.env")
-    message = str(refused.value)
-    assert "\n" not in message
-    assert loses in message and "nothing was changed" in message
-    assert message.endswith(f"opt in: ZOOMCAMP_SANDBOX=true make sandbox-reset STACK={stack}")
-    assert fake.calls == []  # refused before anything ran
-    assert not (tmp_path / "local.env").exists()
-
-
-def test_destroy_guard_names_the_destroy_command(capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
-    monkeypatch.delenv("ZOOMCAMP_SANDBOX", raising=False)
-    assert run_cli(lambda: sandbox._main(["check", "destroy", "local"])) == 1
-    error = capsys.readouterr().err
-    assert error.count("\n") == 1 and error.startswith("error: refusing to destroy the local stack")
-    assert "ZOOMCAMP_SANDBOX=true make destroy-local" in error
-    monkeypatch.setenv("ZOOMCAMP_SANDBOX", "true")
-    assert run_cli(lambda: sandbox._main(["check", "destroy", "local"])) == 0
+def test_only_a_type_of_the_table_can_be_protected() -> None:
+    settings = Settings.from_env(BASE_ENV)
+    stack = cdktf.TerraformStack(cdktf.Testing.app(), "local")
+    DockerProvider(stack, "docker")
+    protect_from_destroy(Volume(stack, "volume", name="v"), settings)  # in the table: fine
+    with pytest.raises(ValueError, match=r"docker_network is not protected data of stack 'local'; add its type"):
+        protect_from_destroy(Network(stack, "network", name="n"), settings)
+    elsewhere = cdktf.TerraformStack(cdktf.Testing.app(), "prod")
+    DockerProvider(elsewhere, "docker")
+    with pytest.raises(ValueError, match=r"not protected data of stack 'prod'"):
+        protect_from_destroy(Volume(elsewhere, "volume", name="v"), settings)
 
 
 def test_unknown_stack_is_one_clear_line() -> None:
@@ -100,27 +115,69 @@ def test_unknown_stack_is_one_clear_line() -> None:
         require_sandbox("prod", Settings.from_env({**BASE_ENV, "ZOOMCAMP_SANDBOX": "true"}))
 
 
-def test_local_reset_destroys_then_deploys_with_progress(tmp_path: Path) -> None:
-    fake, said = FakeCdktf(), []
-    env = {**BASE_ENV, "ZOOMCAMP_SANDBOX": "true", "PATH": "/usr/bin"}
-    sandbox_reset("local", env, run=fake, say=said.append, credentials=tmp_path / "local.env")
-    assert [call[0][3:5] for call in fake.calls] == [("destroy", "local"), ("deploy", "local")]
-    assert all(call[0][-1] == "--auto-approve" for call in fake.calls)
-    step_env = fake.calls[0][1]
-    assert step_env["ZOOMCAMP_STACKS"] == "local" and step_env["ZOOMCAMP_SANDBOX"] == "true"
-    assert {"TF_VAR_kestra_password", "TF_VAR_zoomcamp_db_password"} <= set(step_env)
-    assert said[0].startswith("==> [1/2] destroying the local stack")
-    assert said[2].startswith("==> [2/2] creating the local stack again")
-    assert said[-1].startswith("==> local stack reset in")
+# --- make sandbox-reset ---------------------------------------------------------------
 
 
-def test_gcp_reset_records_sandbox_flags_in_state_before_destroying() -> None:
-    assert [step.command[3] for step in reset_steps("gcp")] == ["deploy", "destroy", "deploy"]
+def reset_options(tools: FakeTools) -> DestroyOptions:
+    # auto_approve=False proves the reset overrides it: the opt-in is the approval.
+    return DestroyOptions(commands=tools.commands, credentials_file=tools.credentials, auto_approve=False)
 
 
-def test_reset_stops_at_the_first_failed_step(tmp_path: Path) -> None:
-    fake = FakeCdktf(fail_at=1)
-    env = {**BASE_ENV, "ZOOMCAMP_SANDBOX": "true"}
-    with pytest.raises(BundleError, match=r"step 1/3 \(recording sandbox mode.*\) failed with exit code 1"):
-        sandbox_reset("gcp", env, run=fake, say=lambda _: None, credentials=tmp_path / "local.env")
-    assert len(fake.calls) == 1
+@pytest.mark.parametrize(("stack", "loses"), [("local", "PostgreSQL volumes"), ("gcp", "GCS bucket")])
+def test_reset_refuses_without_sandbox_and_says_how_to_opt_in(stack: str, loses: str, tmp_path: Path) -> None:
+    tools = fake_tools(tmp_path, {"resource": {}})
+    with pytest.raises(SandboxRefusal) as refused:
+        sandbox_reset(stack, tools.env(), sys.stdout, reset_options(tools))
+    message = str(refused.value)
+    assert "\n" not in message
+    assert loses in message and "nothing was changed" in message
+    assert message.endswith(f"opt in: ZOOMCAMP_SANDBOX=true make sandbox-reset STACK={stack}")
+    assert tools.calls() == []  # refused before anything ran
+    assert not tools.credentials.exists()
+
+
+def test_reset_refusal_is_one_line_on_the_command_line(capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
+    monkeypatch.delenv("ZOOMCAMP_SANDBOX", raising=False)
+    assert run_cli(lambda: reset_main(["local"])) == 1
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and error.startswith("error: refusing to reset the local stack")
+
+
+def test_local_reset_destroys_everything_then_deploys_with_progress(
+    tmp_path: Path, local_sandbox_synth: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tools = fake_tools(tmp_path, local_sandbox_synth, deployed=list(config_resources(local_sandbox_synth)))
+    sandbox_reset("local", tools.env(ZOOMCAMP_SANDBOX="true"), sys.stdout, reset_options(tools))
+
+    calls = tools.calls()
+    assert [call["tool"] for call in calls] == ["terraform", "terraform", "terraform", "cdktf"]
+    destroy, deploy = calls[2], calls[3]
+    assert destroy["args"] == ["destroy", "-input=false", "-auto-approve"]  # everything, approved by the opt-in
+    assert deploy["args"] == ["deploy", "local", "--skip-synth", "--auto-approve"]
+    for call in (destroy, deploy):
+        assert call["env"]["ZOOMCAMP_STACKS"] == "local" and call["env"]["ZOOMCAMP_SANDBOX"] == "true"
+        assert {"TF_VAR_kestra_password", "TF_VAR_zoomcamp_db_password"} <= set(call["env"]["tf_vars"])
+    assert tools.credentials.exists(), "the passwords file is made once and kept"
+    out = capsys.readouterr().out
+    steps = [line for line in out.splitlines() if line.startswith("==> [")]
+    assert [line[:9] for line in steps] == [f"==> [{n}/5]" for n in range(1, 6)]
+    assert steps[-1].startswith("==> [5/5] Creating the local stack again")
+    assert out.count("done in ") == 4  # synth, init, destroy, deploy (reading the state is instant)
+    assert out.rstrip().splitlines()[-1].startswith("==> local stack reset in")
+
+
+def test_gcp_reset_lets_terraform_empty_the_data_before_destroying(
+    tmp_path: Path, gcp_sandbox_synth: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tools = fake_tools(tmp_path, gcp_sandbox_synth, deployed=list(config_resources(gcp_sandbox_synth)))
+    sandbox_reset("gcp", tools.env(ZOOMCAMP_SANDBOX="true"), sys.stdout, reset_options(tools))
+    args = [call["args"][0] for call in tools.calls()]
+    assert args == ["init", "state", "apply", "destroy", "deploy"]
+
+
+def test_reset_stops_at_the_first_failed_step(tmp_path: Path, local_sandbox_synth: Any) -> None:
+    tools = fake_tools(tmp_path, local_sandbox_synth, deployed=list(config_resources(local_sandbox_synth)))
+    env = tools.env(ZOOMCAMP_SANDBOX="true", FAKE_TF_DESTROY_EXIT="1")
+    with pytest.raises(BundleError, match=r"terraform destroy local failed \(exit 1\).*ZOOMCAMP_SANDBOX=true make"):
+        sandbox_reset("local", env, sys.stdout, reset_options(tools))
+    assert [call["tool"] for call in tools.calls()] == ["terraform"] * 3  # no deploy after a failed destroy
