@@ -219,18 +219,20 @@ def deployed_addresses(commands: Commands, stack: str, env: Mapping[str, str], o
     return [line.strip() for line in completed.stdout.splitlines() if line.strip()]
 
 
-def destroy_env(stack: str, env: Mapping[str, str], credentials: Path = CREDENTIALS_FILE) -> dict[str, str]:
-    """Only this stack is built; the local passwords go to Terraform as TF_VAR_* (its variables).
+def destroy_env(stack: str, env: Mapping[str, str], credentials: Path | None = CREDENTIALS_FILE) -> dict[str, str]:
+    """Only this stack is built; with `credentials`, the local passwords as TF_VAR_* (its variables).
 
     A destroy never generates passwords: new ones would not open the running Kestra whose
-    flows Terraform removes through its API.
+    flows Terraform removes through its API. Reading the state needs none, so a learner who
+    never deployed hears "nothing to destroy", not "passwords missing".
     """
     result = {**env, **QUIET_ENV, "ZOOMCAMP_STACKS": stack}
-    if stack == "local":
+    if stack == "local" and credentials is not None:
         if not credentials.exists():
             raise BundleError(
-                f"{credentials} is missing: destroying the local stack needs the passwords it was deployed "
-                "with (Terraform removes the flows through Kestra's API); restore the file and rerun make destroy-local"
+                f"{credentials} is missing: the local stack is deployed and destroying it needs the passwords it "
+                "was deployed with (Terraform removes the flows through Kestra's API); restore the file and rerun "
+                "make destroy-local"
             )
         result.update({f"TF_VAR_{name}": value for name, value in read_credentials(credentials).items()})
     return result
@@ -281,7 +283,7 @@ def destroy_stack(
     options = options or DestroyOptions()
     commands, clock = options.commands, options.clock
     check_stack(stack)
-    stack_env = destroy_env(stack, env, options.credentials_file)
+    stack_env = destroy_env(stack, env, credentials=None)
     settings = Settings.from_env(stack_env)
     progress = progress or Progress(out, total=STEPS)
     auto_approve = stack == "local" if options.auto_approve is None else options.auto_approve
@@ -316,6 +318,7 @@ def destroy_stack(
     if not plan.removed:
         print(f"\n==> Nothing to remove: only the kept data of the {stack} stack is deployed.", file=out, flush=True)
         return plan
+    stack_env = destroy_env(stack, env, options.credentials_file)
     progress.step(f"Destroying with terraform destroy ({len(plan.removed)} resources)")
     step_started = clock()
     if plan.targets:

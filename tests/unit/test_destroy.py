@@ -273,11 +273,19 @@ def test_a_failed_init_shows_its_output_then_one_line(tmp_path: Path, local_synt
     assert [c["args"][0] for c in tools.calls()] == ["init"]
 
 
-def test_missing_local_passwords_stop_before_anything_runs(tmp_path: Path, local_synth: Any, capfd) -> None:
+def test_missing_local_passwords_stop_before_terraform_destroys(tmp_path: Path, local_synth: Any, capfd) -> None:
     tools = fake_tools(tmp_path, local_synth, sorted(config_resources(local_synth)), with_credentials=False)
     err = error_of(tools, "local", tools.env(), capfd)
-    assert "local.env is missing: destroying the local stack needs the passwords it was deployed with" in err
-    assert tools.calls() == [] and not tools.credentials.exists(), "a destroy never invents passwords"
+    assert "local.env is missing: the local stack is deployed and destroying it needs the passwords" in err
+    assert [c["args"][0] for c in tools.calls()] == ["init", "state"]
+    assert not tools.credentials.exists(), "a destroy never invents passwords"
+
+
+def test_without_passwords_or_state_there_is_simply_nothing_to_destroy(tmp_path, local_synth, capfd) -> None:
+    tools = fake_tools(tmp_path, local_synth, deployed=None, with_credentials=False)  # never deployed here
+    options = DestroyOptions(commands=tools.commands, credentials_file=tools.credentials)
+    assert run_cli(lambda: destroy_stack("local", tools.env(), sys.stdout, options)) == 0
+    assert "==> Nothing to destroy for the local stack." in capfd.readouterr().out
 
 
 def test_a_broken_table_stops_the_destroy_before_terraform_destroys(tmp_path, local_synth, capfd, monkeypatch) -> None:
