@@ -59,8 +59,10 @@ def _password_variable(scope: Construct, name: str) -> TerraformVariable:
         description=f"{VARIABLES[name]}; `make deploy-local` sets it from .secrets/local.env",
         validation=[
             TerraformVariableValidationConfig(
+                # `${...}`: in Terraform JSON a bare string is a literal, which init rejects as a condition.
                 condition=(
-                    f'length(var.{name}) >= 8 && can(regex("[A-Z]", var.{name})) && can(regex("[0-9]", var.{name}))'
+                    f"${{length(var.{name}) >= 8"
+                    f' && can(regex("[A-Z]", var.{name})) && can(regex("[0-9]", var.{name}))}}'
                 ),
                 error_message="Use at least 8 characters with an upper-case letter and a digit.",
             )

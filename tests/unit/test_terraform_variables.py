@@ -1,0 +1,71 @@
+"""The local stack's password variables, checked by the real Terraform (no provider needed).
+
+Synthesis cannot tell whether a `validation.condition` is an expression Terraform accepts:
+in Terraform JSON a bare string is a literal, which `terraform init` rejects ("Invalid
+validation expression") before it installs anything, so no deploy or destroy could start.
+Here the synthesized `variable` blocks are planned with a built-in `terraform_data`
+resource: strong passwords pass, a weak one is refused with the stack's message, and the
+bare-string shape is shown to fail init.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+STRONG = "Strong123password"
+
+
+def terraform(stack_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["terraform", f"-chdir={stack_dir}", *args, "-input=false", "-no-color"],
+        env={**os.environ, "CHECKPOINT_DISABLE": "1", **(env or {})},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+def variables_only(variables: dict[str, Any], where: Path) -> Path:
+    """The stack's variables and one built-in resource using them, in a Terraform folder."""
+    where.mkdir(parents=True)
+    uses = {"input": [f"${{nonsensitive(sha256(var.{name}))}}" for name in variables]}
+    config = {"variable": variables, "resource": {"terraform_data": {"uses": uses}}}
+    (where / "main.tf.json").write_text(json.dumps(config))
+    return where
+
+
+def tf_vars(variables: dict[str, Any], **override: str) -> dict[str, str]:
+    return {f"TF_VAR_{name}": override.get(name, STRONG) for name in variables}
+
+
+def test_password_variables_are_valid_terraform_and_refuse_weak_values(local_synth: Any, tmp_path: Path) -> None:
+    variables = local_synth["variable"]
+    assert {"kestra_password", "kestra_db_password", "zoomcamp_db_password"} <= set(variables)
+    stack_dir = variables_only(variables, tmp_path / "stack")
+    init = terraform(stack_dir, "init")
+    assert init.returncode == 0, init.stderr
+
+    good = terraform(stack_dir, "plan", env=tf_vars(variables))
+    assert good.returncode == 0, good.stderr
+    assert "Plan: 1 to add" in good.stdout
+
+    for weak in ("short1A", "nouppercase123", "NoDigitsHere"):
+        bad = terraform(stack_dir, "plan", env=tf_vars(variables, kestra_password=weak))
+        assert bad.returncode != 0, weak
+        assert "Use at least 8 characters with an upper-case letter and a digit." in bad.stderr
+
+
+def test_a_bare_string_condition_is_what_init_rejects(local_synth: Any, tmp_path: Path) -> None:
+    """The harness catches the bug it guards against: conditions without `${...}`."""
+    bare = json.loads(json.dumps(local_synth["variable"]))
+    for variable in bare.values():
+        for rule in variable["validation"]:
+            rule["condition"] = rule["condition"].removeprefix("${").removesuffix("}")
+    init = terraform(variables_only(bare, tmp_path / "bare"), "init")
+    assert init.returncode != 0
+    assert "Invalid validation expression" in init.stderr
