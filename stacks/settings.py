@@ -401,7 +401,8 @@ class _EnvReader:
             self._fail(
                 name,
                 value,
-                f"must be PostgreSQL {versions.MIN_DATA_POSTGRES_MAJOR} or newer: the flows use MERGE",
+                f"must be PostgreSQL {versions.MIN_DATA_POSTGRES_MAJOR} or newer: the taxi flows require it "
+                "(the course SQL uses MERGE)",
             )
             return default
         return value

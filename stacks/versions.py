@@ -10,7 +10,7 @@ KESTRA_IMAGE = f"kestra/kestra:v{KESTRA_VERSION}"
 KESTRA_PROVIDER_SOURCE = "kestra-io/kestra"
 KESTRA_PROVIDER_VERSION = "~> 1.3.0"
 
-# Data and metadata databases: the course flows use MERGE, which needs PostgreSQL >= 15.
+# Data and metadata databases: the taxi flows refuse PostgreSQL < 15 (the course SQL uses MERGE, new in 15).
 POSTGRES_IMAGE = "postgres:17.6"
 MIN_DATA_POSTGRES_MAJOR = 15
 PGADMIN_IMAGE = "dpage/pgadmin4:9.8"

@@ -1,8 +1,8 @@
 """Checks of what the repository itself holds: settings, pinned images, flows, credentials.
 
 These catch the mistakes that would otherwise surface minutes into a deploy: a Kestra
-`develop` or `latest` image, a PostgreSQL older than 15 (no MERGE, so the taxi flows
-fail), a broken flow file, a half-edited credentials file.
+`develop` or `latest` image, a PostgreSQL older than 15 (which the taxi flows refuse), a broken
+flow file, a half-edited credentials file.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def check_postgres_images(ctx: DoctorContext) -> CheckResult:
             title,
             problems[0],
             f"unset {variable} to use {versions.POSTGRES_IMAGE}, or name postgres:"
-            f"{versions.MIN_DATA_POSTGRES_MAJOR} or newer (the taxi flows use MERGE)",
+            f"{versions.MIN_DATA_POSTGRES_MAJOR} or newer (the taxi flows require it; the course SQL uses MERGE)",
         )
     if ctx.settings:
         images = {ctx.settings.local.data_pg_image, ctx.settings.local.metadata_pg_image}
@@ -75,7 +75,7 @@ def check_postgres_images(ctx: DoctorContext) -> CheckResult:
     return CheckResult.ok(
         "postgres_images",
         title,
-        f"{', '.join(sorted(images))} (>= {versions.MIN_DATA_POSTGRES_MAJOR}: MERGE is available)",
+        f"{', '.join(sorted(images))} (>= {versions.MIN_DATA_POSTGRES_MAJOR}: what the taxi flows require)",
     )
 
 
