@@ -2,8 +2,9 @@
 
 The file is the single source of truth (Kestra's own flows-as-code advice): id and
 namespace come from inside it, and Terraform ships its text verbatim. Anything Kestra
-would reject at deploy time, or that would make two files fight over one flow, stops synth
-here with one line naming the file and the fix.
+would reject at deploy time (checked structurally here, then by stacks/flow_lint.py), or
+that would make two files fight over one flow, stops synth with one line per problem
+naming the file and the fix.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import yaml
 
 from stacks.errors import BundleError
+from stacks.flow_lint import lint_flow_text
 from stacks.settings import KESTRA_ID_MAX_LENGTH, KESTRA_ID_PATTERN, KESTRA_NAMESPACE_PATTERN
 
 FLOW_SUFFIXES = (".yaml", ".yml")
@@ -104,6 +106,11 @@ def parse_flow_file(path: Path) -> FlowFile:
         )
     if path.stem != flow_id:
         raise _fail(path, f"file name does not match its id {flow_id!r}; rename the file to {flow_id}{path.suffix}")
+    # The full static validation (plugin types, required properties, inputs, triggers, Pebble
+    # references): a flow Kestra would reject, or that fails at its first run, stops synth here.
+    problems = lint_flow_text(content, _display(path))
+    if problems:
+        raise FlowCatalogError("\n".join(problems))
     return FlowFile(path=path, namespace=namespace, flow_id=flow_id, content=content, document=document)
 
 

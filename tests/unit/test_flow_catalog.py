@@ -89,3 +89,14 @@ def test_a_bad_flow_stops_synth_of_the_local_stack(tmp_path: Path) -> None:
     settings = dataclasses.replace(Settings.from_env({"ZOOMCAMP_STACKS": "local"}), flows_dir=tmp_path)
     with pytest.raises(FlowCatalogError, match=r"no_tasks\.yaml: missing required field 'tasks'"):
         build_app(settings, app=CdktfTesting.app())
+
+
+def test_synth_also_runs_the_full_flow_validator(tmp_path: Path) -> None:
+    """Structurally fine, but Kestra 1.x would reject the task type: synth must stop too."""
+    write(tmp_path, "old_alias.yaml", GOOD.format(id="old_alias").replace("plugin.core.log.Log", "core.tasks.log.Log"))
+    with pytest.raises(FlowCatalogError) as caught:
+        load_flow_catalog(tmp_path)
+    assert str(caught.value).endswith(
+        "old_alias.yaml: task 'hello': type io.kestra.core.tasks.log.Log is a deprecated alias; "
+        "use io.kestra.plugin.core.log.Log"
+    )
