@@ -238,6 +238,41 @@ def destroy_env(stack: str, env: Mapping[str, str], credentials: Path | None = C
     return result
 
 
+def terraform_init(commands: Commands, stack: str, env: Mapping[str, str], out: TextIO) -> None:
+    """Quiet when it works (a deploy already initialised the folder); its output when it fails."""
+    completed = _captured(init_command(commands, stack), env)
+    if completed.returncode != 0:
+        _show_output(completed, out)
+        raise BundleError(
+            f"terraform init failed for {stack} (exit {completed.returncode}): its output is above; nothing was "
+            f"changed; fix it (network access to the Terraform registry, the state bucket) and rerun "
+            f"`make destroy-{stack}`"
+        )
+
+
+def terraform_destroy(
+    plan: DestroyPlan, commands: Commands, env: Mapping[str, str], out: TextIO, auto_approve: bool
+) -> None:
+    """The arming apply (sandbox, gcp) then the destroy, Terraform's output on the terminal."""
+    stack = plan.stack
+    if plan.armed:
+        code = _streamed(arm_command(commands, plan), env, out)
+        if code != 0:
+            raise BundleError(
+                f"recording sandbox mode's force_destroy/delete_contents_on_destroy failed (exit {code}): the "
+                f"Terraform error is above; nothing was destroyed; fix it and rerun `ZOOMCAMP_SANDBOX=true make "
+                f"destroy-{stack}`"
+            )
+    code = _streamed(destroy_command(commands, plan, auto_approve), env, out)
+    if code != 0:
+        kept = "" if plan.sandbox else "; the kept data was not part of it"
+        again = OPT_IN["destroy"].format(stack=stack) if plan.sandbox else f"make destroy-{stack}"
+        raise BundleError(
+            f"terraform destroy {stack} failed (exit {code}): the Terraform error is above, or the destroy was not "
+            f"approved{kept}; rerun `{again}` to finish"
+        )
+
+
 @dataclass(frozen=True)
 class DestroyOptions:
     commands: Commands = field(default_factory=Commands)
@@ -296,14 +331,7 @@ def destroy_stack(
 
     progress.step(f"Preparing Terraform in {commands.outdir}/stacks/{stack} (terraform init)")
     step_started = clock()
-    completed = _captured(init_command(commands, stack), stack_env)
-    if completed.returncode != 0:
-        _show_output(completed, out)
-        raise BundleError(
-            f"terraform init failed for {stack} (exit {completed.returncode}): its output is above; nothing was "
-            f"changed; fix it (network access to the Terraform registry, the state bucket) and rerun "
-            f"`make destroy-{stack}`"
-        )
+    terraform_init(commands, stack, stack_env, out)
     _elapsed(progress, clock, step_started)
 
     progress.step("Reading what is deployed (terraform state list)")
@@ -327,21 +355,7 @@ def destroy_stack(
         progress.note("Terraform shows its plan and asks you to type yes.")
     if plan.armed:
         progress.note(f"First letting Terraform delete them with their contents: {', '.join(plan.armed)}")
-        code = _streamed(arm_command(commands, plan), stack_env, out)
-        if code != 0:
-            raise BundleError(
-                f"recording sandbox mode's force_destroy/delete_contents_on_destroy failed (exit {code}): the "
-                f"Terraform error is above; nothing was destroyed; fix it and rerun `ZOOMCAMP_SANDBOX=true make "
-                f"destroy-{stack}`"
-            )
-    code = _streamed(destroy_command(commands, plan, auto_approve), stack_env, out)
-    if code != 0:
-        kept = "" if plan.sandbox else "; the kept data was not part of it"
-        again = OPT_IN["destroy"].format(stack=stack) if plan.sandbox else f"make destroy-{stack}"
-        raise BundleError(
-            f"terraform destroy {stack} failed (exit {code}): the Terraform error is above, or the destroy was not "
-            f"approved{kept}; rerun `{again}` to finish"
-        )
+    terraform_destroy(plan, commands, stack_env, out, auto_approve)
     _elapsed(progress, clock, step_started)
     if plan.sandbox:
         ending = "everything removed, data included"

@@ -263,6 +263,13 @@ def test_a_failed_destroy_says_the_data_was_not_part_of_it(tmp_path: Path, local
     assert "the kept data was not part of it; rerun `make destroy-local` to finish" in err
 
 
+def test_a_failed_arming_destroys_nothing(tmp_path: Path, gcp_sandbox_synth: Any, capfd) -> None:
+    tools = fake_tools(tmp_path, gcp_sandbox_synth, deployed=sorted(config_resources(gcp_sandbox_synth)))
+    err = error_of(tools, "gcp", tools.env(ZOOMCAMP_SANDBOX="true", FAKE_TF_APPLY_EXIT="1"), capfd)
+    assert "force_destroy/delete_contents_on_destroy failed (exit 1)" in err and "nothing was destroyed" in err
+    assert [c["args"][0] for c in tools.calls()] == ["init", "state", "apply"]
+
+
 def test_a_failed_init_shows_its_output_then_one_line(tmp_path: Path, local_synth: Any, capfd) -> None:
     tools = fake_tools(tmp_path, local_synth, sorted(config_resources(local_synth)), True)
     options = DestroyOptions(commands=tools.commands, credentials_file=tools.credentials)
