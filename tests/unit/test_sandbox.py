@@ -27,7 +27,7 @@ from stacks.errors import BundleError, run_cli
 from stacks.sandbox import PROTECTED, SandboxRefusal, data_protection, protect_from_destroy, require_sandbox
 from stacks.sandbox_reset import _main as reset_main
 from stacks.sandbox_reset import sandbox_reset
-from stacks.settings import Settings
+from stacks.settings import PROJECT_ROOT, Settings
 
 LOCAL_VOLUMES = {"zoomcamp-postgres-data", "zoomcamp-kestra-postgres-data", "zoomcamp-kestra-storage"}
 
@@ -181,3 +181,12 @@ def test_reset_stops_at_the_first_failed_step(tmp_path: Path, local_sandbox_synt
     with pytest.raises(BundleError, match=r"terraform destroy local failed \(exit 1\).*ZOOMCAMP_SANDBOX=true make"):
         sandbox_reset("local", env, sys.stdout, reset_options(tools))
     assert [call["tool"] for call in tools.calls()] == ["terraform"] * 3  # no deploy after a failed destroy
+
+
+def test_the_readme_shows_the_real_refusal(capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
+    monkeypatch.delenv("ZOOMCAMP_SANDBOX", raising=False)
+    run_cli(lambda: reset_main(["local"]))
+    error = capsys.readouterr().err.strip()
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Sandbox lifecycle") : readme.index("## Troubleshooting")]
+    assert error in section.splitlines()
