@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cdktf import DataResource, ITerraformDependable, TerraformResourceLifecycle
+from cdktf import DataResource, ITerraformDependable, TerraformResource, TerraformResourceLifecycle
 from cdktf_cdktf_provider_google.compute_disk import ComputeDisk
 from cdktf_cdktf_provider_google.compute_instance import (
     ComputeInstance,
@@ -94,6 +94,12 @@ class KestraVm(Construct):
             ),
             metadata={**HARDENING_METADATA, "user-data": terraform_text.literal(props.user_data)},
             allow_stopping_for_update=True,
-            lifecycle=TerraformResourceLifecycle(replace_triggered_by=[self.user_data_revision]),
+            # A bare address: cdktf renders a resource object here as "${...}", which Terraform
+            # rejects in lifecycle blocks (tests/unit/test_terraform_config.py runs `terraform init`).
+            lifecycle=TerraformResourceLifecycle(replace_triggered_by=[_address(self.user_data_revision)]),
             depends_on=list(props.depends_on),
         )
+
+
+def _address(resource: TerraformResource) -> str:
+    return f"{resource.terraform_resource_type}.{resource.friendly_unique_id}"

@@ -80,14 +80,7 @@ CONFIG_ERROR = "Terraform encountered problems during initialisation"
     "stack",
     [
         "local",
-        pytest.param(
-            "gcp",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="stacks/gcp/vm.py synthesizes lifecycle.replace_triggered_by as '${terraform_data.…}'; "
-                "Terraform wants a bare reference there (Invalid character). Remove this mark once fixed.",
-            ),
-        ),
+        "gcp",
     ],
 )
 def test_terraform_init_accepts_the_configuration(stack: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
