@@ -55,7 +55,7 @@ def ensure_credentials(env: Mapping[str, str], path: Path = CREDENTIALS_FILE) ->
         if missing:
             raise BundleError(
                 f"{path} lacks {', '.join(sorted(missing))}; add the lines or delete the file "
-                "together with the stack's volumes (make destroy-local) to start fresh"
+                "together with the stack's volumes (ZOOMCAMP_SANDBOX=true make destroy-local) to start fresh"
             )
         return path, False
     values = {name: generate_password() for name in VARIABLES}

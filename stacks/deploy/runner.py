@@ -61,9 +61,9 @@ def destroy_hint(stack: str, sandbox: bool) -> str:
     """How to remove the stack, honest about the data it protects (see stacks/sandbox.py)."""
     if sandbox:
         return f"make destroy-{stack}; in sandbox mode this also deletes {PROTECTED_DATA[stack]}"
-    if stack == "local":
-        return f"{OPT_IN['destroy'].format(stack=stack)}; this also deletes {PROTECTED_DATA[stack]}"
-    return f"make destroy-{stack} ({PROTECTED_DATA[stack]} stay unless ZOOMCAMP_SANDBOX=true)"
+    return (
+        f"make destroy-{stack} keeps {PROTECTED_DATA[stack]}; {OPT_IN['destroy'].format(stack=stack)} deletes them too"
+    )
 
 
 def _display(path: Path, root: Path) -> str:

@@ -94,7 +94,7 @@ def local_summary(outputs: Mapping[str, Any], flows: Sequence[FlowFile], health:
             lines.append(_row("", f"from Kestra flows: {database['from_kestra']}"))
     if "pgadmin_url" in outputs:
         lines.append(_row("pgAdmin", f"{outputs['pgadmin_url']} (password: TF_VAR_pgadmin_password in {secrets})"))
-    lines.append(_row("Remove it all", destroy))
+    lines.append(_row("Remove it", destroy))
     return "\n".join(lines)
 
 

@@ -116,7 +116,8 @@ def check_local_credentials(ctx: DoctorContext) -> list[CheckResult]:
                 "credentials",
                 title,
                 f"{shown} lacks {', '.join('TF_VAR_' + name for name in missing)}",
-                "add the lines, or delete the file together with the volumes (make destroy-local) to start fresh",
+                "add the lines, or delete the file together with the volumes "
+                "(ZOOMCAMP_SANDBOX=true make destroy-local) to start fresh",
             )
         ]
     results = [CheckResult.ok("credentials", title, f"{shown} holds every password the stack needs")]

@@ -162,7 +162,8 @@ def test_local_deploy_shows_each_step_then_a_summary_of_the_real_stack(
         "                   password: TF_VAR_zoomcamp_db_password in .secrets/local.env",
         f"                   e.g. `psql -h 127.0.0.1 -p {pg_port} -U zoomcamp -d ny_taxi`",
         "                   from Kestra flows: zoomcamp-postgres:5432",
-        "  Remove it all    ZOOMCAMP_SANDBOX=true make destroy-local; this also deletes the PostgreSQL volumes",
+        "  Remove it        make destroy-local keeps the PostgreSQL volumes",
+        "; ZOOMCAMP_SANDBOX=true make destroy-local deletes them too",
     ]:
         assert line in out, f"{line!r} not in:\n{out}"
 
@@ -286,7 +287,8 @@ def test_gcp_deploy_asks_for_approval_and_prints_the_outputs(clean_env, tools, t
     assert "  iap_tunnel_command gcloud compute start-iap-tunnel k 8080" in out
     assert "  kestra_url       http://localhost:8080" in out
     assert "do-not-print-me" not in out and "(sensitive: `terraform output` shows it)" in out
-    assert "  Remove it        make destroy-gcp (the GCS bucket and the BigQuery dataset" in out
+    assert "  Remove it        make destroy-gcp keeps the GCS bucket and the BigQuery dataset" in out
+    assert "ZOOMCAMP_SANDBOX=true make destroy-gcp deletes them too" in out
 
 
 def test_preview_names_resources_and_falls_back_to_ids_for_computed_names() -> None:
