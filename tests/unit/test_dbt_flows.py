@@ -1,8 +1,9 @@
 """The two dbt flows and the dbt project they run must agree, read from the files themselves.
 
 What a running Kestra would only reveal mid-execution is checked here: the flows run the
-project in this repository (cloned, `projectDir: dbt`), with a pinned image whose adapter
-is the version the test suite builds with, `dbt build` by default, `dbt deps` exactly when
+project in this repository (cloned, `projectDir: dbt`), in a pinned Python image that installs
+exactly the dbt the test suite builds with (dbt/constraints.txt, generated from
+tools/dbt/Pipfile.lock), `dbt build` by default, `dbt deps` exactly when
 the project declares packages, and environment variables that are the ones profiles.yml
 reads (a typo there is a "required env var not provided" at run time). No credentials in
 the profile or the flows: secrets come from Kestra's secret() or a per-run token.
@@ -18,12 +19,13 @@ from typing import Any
 import pytest
 import yaml
 
+from stacks import dbt_constraints
 from stacks.flow_catalog import parse_flow_file
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = ROOT / "dbt"
 FLOWS = {"postgres": ROOT / "flows" / "03_postgres_dbt.yaml", "bigquery": ROOT / "flows" / "07_gcp_dbt.yaml"}
-IMAGE = re.compile(r"^ghcr\.io/dbt-labs/dbt-(?P<adapter>postgres|bigquery):(?P<version>\d+\.\d+\.\d+)$")
+IMAGE = re.compile(r"^python:(?P<minor>3\.\d+)\.\d+-slim-bookworm$")
 ENV_VAR = re.compile(r"env_var\(\s*'(?P<name>[A-Z0-9_]+)'\s*(?P<default>,)?")
 
 
@@ -73,15 +75,49 @@ def test_flow_clones_this_repository_and_runs_its_dbt_folder(target: str) -> Non
     assert (DBT_DIR / "dbt_project.yml").is_file() and (DBT_DIR / "profiles.yml").is_file()
 
 
+def install_command(task: dict[str, Any]) -> list[str]:
+    """The words of the flow's `pip install` before-command (the only one it has)."""
+    (command,) = task["beforeCommands"]
+    return command.split()
+
+
 @pytest.mark.parametrize("target", FLOWS)
-def test_flow_image_is_pinned_to_the_adapter_the_tests_build_with(target: str) -> None:
+def test_flow_installs_exactly_the_dbt_the_tests_build_with(target: str) -> None:
+    """dbt Labs' adapter images stopped being published reliably after 1.9.0 (dbt-labs/dbt-adapters
+    #1164, #1408): a pinned Python image of the lock's Python installs dbt-core and this target's
+    adapter with the constraints generated from the lock the test suite runs."""
     task = dbt_task(target)
     match = IMAGE.match(task["containerImage"])
-    assert match, f"{task['containerImage']!r}: use a pinned ghcr.io/dbt-labs/dbt-<adapter>:X.Y.Z image"
-    assert match["adapter"] == target
-    assert pipfile_pins()[f"dbt-{target}"] == match["version"], "tools/dbt/Pipfile and the flow image disagree"
-    # dbt-labs images have ENTRYPOINT ["dbt"]; Kestra's shell commands need it reset.
-    assert task["taskRunner"]["entryPoint"] == [""]
+    assert match, f"{task['containerImage']!r}: use a pinned python:X.Y.Z-slim-bookworm image"
+    lock = dbt_constraints.read_lock()
+    assert match["minor"] == dbt_constraints.lock_python(lock), "the lock was resolved for another Python"
+    words = install_command(task)
+    assert words[:2] == ["pip", "install"]
+    constraint = words[words.index("--constraint") + 1]
+    assert constraint == f"{task['projectDir']}/{dbt_constraints.CONSTRAINTS.name}"
+    packages = [w for w in words[2:] if not w.startswith("-") and w != constraint]
+    assert packages == ["dbt-core", f"dbt-{target}"], "install dbt-core and this target's adapter, unpinned here"
+    pinned = dbt_constraints.pins(dbt_constraints.CONSTRAINTS.read_text(encoding="utf-8"))
+    assert pinned[f"dbt-{target}"] == pipfile_pins()[f"dbt-{target}"]
+    assert pinned["dbt-core"] == pipfile_pins()["dbt-core"]
+    assert "entryPoint" not in task["taskRunner"], "python images have no entrypoint to reset"
+
+
+def test_constraints_are_the_lock_the_tests_run() -> None:
+    expected = dbt_constraints.render(dbt_constraints.read_lock())
+    actual = dbt_constraints.CONSTRAINTS.read_text(encoding="utf-8")
+    assert actual == expected, f"dbt/constraints.txt is stale: run `{dbt_constraints.REGENERATE}`"
+
+
+def test_constraints_follow_a_relocked_version() -> None:
+    """The comparison above can fail: a lock with another dbt-postgres renders other pins."""
+    lock = dbt_constraints.read_lock()
+    lock["default"]["dbt-postgres"] = {**lock["default"]["dbt-postgres"], "version": "==0.0.1"}
+    stale = dbt_constraints.CONSTRAINTS.read_text(encoding="utf-8")
+    assert dbt_constraints.render(lock) != stale
+    assert dbt_constraints.pins(dbt_constraints.render(lock))["dbt-postgres"] == "0.0.1"
+    with pytest.raises(ValueError, match="no exact version"):
+        dbt_constraints.render({**lock, "default": {"dbt-core": {"version": ">=1.10"}}})
 
 
 @pytest.mark.parametrize("target", FLOWS)
