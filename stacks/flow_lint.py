@@ -389,12 +389,27 @@ def _check_task(flow: _Flow, task: _Task) -> None:
         flow.fail(
             where, f"{type_} requires {', '.join(missing)}; add {' and '.join(missing)} (or set it in pluginDefaults)"
         )
-    _check_container(flow, where, task)
     nested_keys = set(task.spec.task_lists) | set(task.spec.task_maps)
+    _check_known_properties(flow, where, type_, task.node, task.spec, kp.COMMON_TASK_KEYS | nested_keys)
+    _check_container(flow, where, task)
     for key, value in task.node.items():
         if key in kp.NOT_RENDERED_KEYS or key in nested_keys:
             continue
         _check_templates(flow, f"{where} property {key}", value, scope=_Scope(flow, task))
+
+
+def _check_known_properties(
+    flow: _Flow, where: str, type_: str, node: dict[str, Any], spec: kp.PluginSpec, common: frozenset[str]
+) -> None:
+    """Kestra rejects a property its plugin does not have ("Unrecognized field") when the flow is saved."""
+    if spec.properties is None:
+        return
+    for key in node:
+        if key not in common and key not in spec.properties:
+            flow.fail(
+                where,
+                f"'{key}' is not a property of {type_}; Kestra rejects the flow (check its plugin page)",
+            )
 
 
 def _unknown_type(type_: str, kind: str) -> str:
@@ -415,6 +430,9 @@ def _check_container(flow: _Flow, where: str, task: _Task) -> None:
         spec = kp.PLUGINS.get(runner_type) if isinstance(runner_type, str) else None
         if spec is None or spec.kind != "runner":
             flow.fail(where, f"taskRunner type {runner_type!r} is not an allowed task runner")
+        else:
+            assert isinstance(runner, dict) and isinstance(runner_type, str)
+            _check_known_properties(flow, f"{where} taskRunner", runner_type, runner, spec, kp.COMMON_RUNNER_KEYS)
     image = task.node.get("containerImage")
     if image is None:
         if task.spec and task.spec.container and runner_type != "io.kestra.plugin.core.runner.Process":
@@ -484,6 +502,7 @@ def _check_triggers(flow: _Flow, triggers: Any) -> None:
         if missing:
             flow.fail(where, f"{type_} requires {', '.join(missing)}")
             continue
+        _check_known_properties(flow, where, str(type_), trigger, spec, kp.COMMON_TRIGGER_KEYS)
         if type_ == "io.kestra.plugin.core.trigger.Schedule":
             _check_schedule(flow, where, trigger)
         _check_trigger_inputs(flow, where, trigger)

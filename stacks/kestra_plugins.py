@@ -5,7 +5,15 @@ Kestra rejects a flow whose `type` it does not know, and old aliases (`io.kestra
 flow that works today and breaks on the next upgrade. Every type used under flows/ (course
 flows, the dbt flows, the GCE git-sync system flow) must be listed here, with the properties
 Kestra requires, the properties that hold nested tasks, and the outputs other tasks may read.
-Sources: the plugin pages on kestra.io for Kestra 1.3 (one line per type below).
+Sources: the plugin pages on kestra.io for Kestra 1.3 and the plugins' source (kestra-io/kestra,
+kestra-io/plugin-*), one line per type below.
+
+`required`: the properties a task cannot run without: marked Required on the plugin page
+(Kestra rejects the flow when it is saved), or, where noted, not marked but dereferenced
+unconditionally at run time (the task would fail on its first run instead).
+`properties`: every property the type accepts besides the ones all tasks (or triggers) share.
+Kestra rejects a flow with an unknown property ("Unrecognized field"), so for the types the
+repository's flows use the validator reports any other key; `None` leaves a type unchecked.
 
 Adding a plugin: add one `_task(...)`/`_trigger(...)` line, then add a flow that uses it.
 """
@@ -28,6 +36,8 @@ class PluginSpec:
     task_maps: tuple[str, ...] = ()
     # Output attributes other tasks may read as outputs.<id>.<name>; None = not checked.
     outputs: frozenset[str] | None = frozenset()
+    # The type's own properties (see the module docstring); None = unknown keys not checked.
+    properties: frozenset[str] | None = None
     # Extra Pebble names this task provides to its own properties (e.g. DuckDB's workingDir).
     provides: frozenset[str] = frozenset()
     # True when the task runs a container image (containerImage must then be pinned).
@@ -38,64 +48,130 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-def _task(type_: str, required: str = "", outputs: str | None = "", **extra: object) -> PluginSpec:
+def _task(
+    type_: str, required: str = "", outputs: str | None = "", properties: str | None = None, **extra: object
+) -> PluginSpec:
     return PluginSpec(
         type=type_,
         kind="task",
         required=frozenset(required.split()),
         outputs=None if outputs is None else frozenset(outputs.split()),
+        properties=None if properties is None else _words(properties),
         **extra,  # type: ignore[arg-type]
     )
 
 
-def _trigger(type_: str, required: str = "") -> PluginSpec:
-    return PluginSpec(type=type_, kind="trigger", required=frozenset(required.split()), outputs=None)
+def _trigger(type_: str, required: str = "", properties: str | None = None) -> PluginSpec:
+    return PluginSpec(
+        type=type_,
+        kind="trigger",
+        required=frozenset(required.split()),
+        outputs=None,
+        properties=None if properties is None else _words(properties),
+    )
+
+
+def _runner(type_: str, properties: str | None = None) -> PluginSpec:
+    return PluginSpec(type=type_, kind="runner", properties=None if properties is None else _words(properties))
+
+
+# Properties every task has (io.kestra.core.models.tasks.Task), every trigger
+# (io.kestra.core.models.triggers.AbstractTrigger) and every task runner.
+COMMON_TASK_KEYS = _words(
+    "id type version description retry timeout disabled workerGroup logLevel allowFailure logToFile runIf "
+    "allowWarning taskCache"
+)
+COMMON_TRIGGER_KEYS = _words(
+    "id type version description conditions disabled workerGroup logLevel logToFile stopAfter failOnTriggerError"
+)
+COMMON_RUNNER_KEYS = _words("type version")
+# Flowable tasks: their own error and finally branches hold tasks too.
+_FLOWABLE_LISTS = ("errors", "finally")
 
 
 _SCRIPT = {"provides": frozenset({"workingDir", "outputDir"}), "container": True}
 _SCRIPT_OUTPUTS = "exitCode outputFiles vars taskRunner"
 _JDBC_QUERY_OUTPUTS = "row rows size uri"
+# AbstractExecScript (kestra-io/kestra script module), the base of every script and CLI task;
+# runner, docker, outputDirectory and warningOnStdErr are deprecated but still accepted.
+_EXEC_SCRIPT = (
+    "runner taskRunner containerImage beforeCommands env warningOnStdErr interpreter failFast namespaceFiles "
+    "inputFiles outputFiles outputDirectory targetOS docker"
+)
+_PYTHON_SCRIPT = _EXEC_SCRIPT + " script dependencies pythonVersion dependencyCacheEnabled packageManager"
+# AbstractJdbcBaseQuery (plugin-jdbc); store/fetchOne/fetch are the deprecated fetchType spellings.
+_JDBC_QUERY = "url username password timeZoneId sql afterSQL fetchType fetchSize parameters store fetchOne fetch"
+_PG_SSL = "ssl sslMode sslRootCert sslCert sslKey sslKeyPassword"
+# AbstractGcs / AbstractBigquery (plugin-gcp): credentials and project of every GCP task.
+_GCP = "projectId serviceAccount impersonatedServiceAccount scopes"
 
 PLUGINS: dict[str, PluginSpec] = {
     spec.type: spec
     for spec in (
         # core: logging, HTTP, execution control, flow control, storage
         _task("io.kestra.plugin.core.log.Log", "message"),
-        _task("io.kestra.plugin.core.http.Download", "uri", "uri code headers length"),
+        _task(
+            "io.kestra.plugin.core.http.Download",
+            "uri",
+            "uri code headers length",
+            "uri method body contentType formData headers options sslOptions failOnEmptyResponse saveAs allowFailed",
+        ),
         _task("io.kestra.plugin.core.http.Request", "uri", "uri code headers body encryptedBody formData"),
-        _task("io.kestra.plugin.core.execution.Fail"),
-        _task("io.kestra.plugin.core.execution.Labels", "labels"),
-        _task("io.kestra.plugin.core.flow.If", "condition then", task_lists=("then", "else")),
-        _task("io.kestra.plugin.core.flow.Switch", "value", task_lists=("defaults",), task_maps=("cases",)),
-        _task("io.kestra.plugin.core.flow.Sequential", "tasks", task_lists=("tasks",)),
-        _task("io.kestra.plugin.core.flow.Parallel", "tasks", task_lists=("tasks",)),
-        _task("io.kestra.plugin.core.flow.ForEach", "values tasks", None, task_lists=("tasks",)),
+        _task("io.kestra.plugin.core.execution.Fail", properties="condition errorMessage"),
+        _task("io.kestra.plugin.core.execution.Labels", "labels", properties="labels"),
+        _task("io.kestra.plugin.core.flow.If", "condition then", task_lists=("then", "else", *_FLOWABLE_LISTS)),
+        _task(
+            "io.kestra.plugin.core.flow.Switch",
+            "value",
+            "value",
+            task_lists=("defaults", *_FLOWABLE_LISTS),
+            task_maps=("cases",),
+        ),
+        _task("io.kestra.plugin.core.flow.Sequential", "tasks", task_lists=("tasks", *_FLOWABLE_LISTS)),
+        _task("io.kestra.plugin.core.flow.Parallel", "tasks", task_lists=("tasks", *_FLOWABLE_LISTS)),
+        _task("io.kestra.plugin.core.flow.ForEach", "values tasks", None, task_lists=("tasks", *_FLOWABLE_LISTS)),
         _task(
             "io.kestra.plugin.core.flow.WorkingDirectory",
             "tasks",
-            task_lists=("tasks",),
+            "uris",
+            "cache namespaceFiles inputFiles outputFiles",
+            task_lists=("tasks", *_FLOWABLE_LISTS),
             provides=frozenset({"workingDir"}),
         ),
-        _task("io.kestra.plugin.core.flow.Subflow", "namespace flowId", "executionId outputs state"),
-        _task("io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles", "", "uris"),
+        _task(
+            "io.kestra.plugin.core.flow.Subflow",
+            "namespace flowId",
+            "executionId outputs state",
+            "namespace flowId revision inputs labels wait transmitFailed inheritLabels restartBehavior scheduleDate "
+            "outputs",
+        ),
+        _task("io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles", "", "uris", ""),
         _task("io.kestra.plugin.core.debug.Return", "format", "value"),
         _task("io.kestra.plugin.core.output.OutputValues", "values", "values"),
         _task("io.kestra.plugin.core.kv.Set", "key value"),
         _task("io.kestra.plugin.core.kv.Get", "key", "value"),
         # scripts (Docker task runner by default: the image must be pinned)
-        _task("io.kestra.plugin.scripts.python.Script", "script", _SCRIPT_OUTPUTS, **_SCRIPT),
+        _task("io.kestra.plugin.scripts.python.Script", "script", _SCRIPT_OUTPUTS, _PYTHON_SCRIPT, **_SCRIPT),
         _task("io.kestra.plugin.scripts.python.Commands", "commands", _SCRIPT_OUTPUTS, **_SCRIPT),
         _task("io.kestra.plugin.scripts.shell.Script", "script", _SCRIPT_OUTPUTS, **_SCRIPT),
         _task("io.kestra.plugin.scripts.shell.Commands", "commands", _SCRIPT_OUTPUTS, **_SCRIPT),
         # databases
-        _task("io.kestra.plugin.jdbc.postgresql.Queries", "url sql", "outputs"),
+        _task("io.kestra.plugin.jdbc.postgresql.Queries", "url sql", "outputs", f"{_JDBC_QUERY} transaction {_PG_SSL}"),
         _task("io.kestra.plugin.jdbc.postgresql.Query", "url sql", _JDBC_QUERY_OUTPUTS),
-        _task("io.kestra.plugin.jdbc.postgresql.CopyIn", "url from table", "rowCount"),
+        # url and table are not marked Required, but COPY cannot run without them.
+        _task(
+            "io.kestra.plugin.jdbc.postgresql.CopyIn",
+            "url from table",
+            "rowCount",
+            f"from url username password {_PG_SSL} table columns format oids freeze delimiter nullString header "
+            "quote escape forceQuote forceNotNull forceNull encoding socketTimeout",
+        ),
         _task("io.kestra.plugin.jdbc.postgresql.CopyOut", "url", "rowCount uri"),
         _task(
             "io.kestra.plugin.jdbc.duckdb.Query",
             "sql",
             _JDBC_QUERY_OUTPUTS + " outputFiles databaseUri",
+            f"{_JDBC_QUERY} inputFiles outputFiles databaseUri outputDbFile autoCommit",
             provides=frozenset({"workingDir", "outputFiles"}),
         ),
         _task(
@@ -105,22 +181,57 @@ PLUGINS: dict[str, PluginSpec] = {
             provides=frozenset({"workingDir", "outputFiles"}),
         ),
         # Google Cloud (credentials: Application Default Credentials, never a serviceAccount key)
-        _task("io.kestra.plugin.gcp.gcs.Upload", "from to", "uri"),
+        # from and to are not marked Required, but the upload dereferences both.
+        _task(
+            "io.kestra.plugin.gcp.gcs.Upload",
+            "from to",
+            "uri",
+            f"{_GCP} from to contentType contentEncoding contentDisposition cacheControl",
+        ),
         _task("io.kestra.plugin.gcp.gcs.Delete", "uri", "uri deleted"),
-        _task("io.kestra.plugin.gcp.bigquery.Query", "sql", "jobId destinationTable rows row size uri"),
-        _task("io.kestra.plugin.gcp.auth.OauthAccessToken", "", "accessToken"),  # 07_gcp_dbt: token from ADC
+        _task(
+            "io.kestra.plugin.gcp.bigquery.Query",
+            "sql",
+            "jobId destinationTable rows row size uri",
+            f"{_GCP} location retryAuto retryReasons retryMessages sql legacySql fetch store fetchOne fetchType "
+            "clusteringFields destinationTable schemaUpdateOptions timePartitioningField timePartitioningType "
+            "rangePartitioningField rangePartitioningStart rangePartitioningEnd rangePartitioningInterval "
+            "writeDisposition createDisposition jobTimeout labels defaultDataset priority allowLargeResults "
+            "useQueryCache flattenResults dryRun useLegacySql maximumBillingTier maximumBytesBilled maxResults",
+        ),
+        _task("io.kestra.plugin.gcp.auth.OauthAccessToken", "", "accessToken", _GCP),  # 07_gcp_dbt: token from ADC
         # dbt and Git (dbt flows, GCE git-sync system flow)
-        _task("io.kestra.plugin.dbt.cli.DbtCLI", "commands", _SCRIPT_OUTPUTS, **_SCRIPT),
-        _task("io.kestra.plugin.git.Clone", "url", "directory"),
+        _task(
+            "io.kestra.plugin.dbt.cli.DbtCLI",
+            "commands",
+            _SCRIPT_OUTPUTS,
+            f"{_EXEC_SCRIPT} commands profiles projectDir parseRunResults storeManifest loadManifest logFormat",
+            **_SCRIPT,
+        ),
+        _task(
+            "io.kestra.plugin.git.Clone",
+            "url",
+            "directory",
+            "url branch commit tag cloneSubmodules connectTimeout depth directory gitConfig noProxy username password "
+            "privateKey passphrase trustedCaPemPath",
+        ),
         _task("io.kestra.plugin.git.SyncFlows", "url targetNamespace", None),
         _task("io.kestra.plugin.git.SyncNamespaceFiles", "url namespace", None),
         # triggers
-        _trigger("io.kestra.plugin.core.trigger.Schedule", "cron"),
+        _trigger(
+            "io.kestra.plugin.core.trigger.Schedule",
+            "cron",
+            "cron withSeconds timezone inputs lateMaximumDelay backfill recoverMissedSchedules",
+        ),
         _trigger("io.kestra.plugin.core.trigger.Webhook", "key"),
         _trigger("io.kestra.plugin.core.trigger.Flow"),
         # task runners (the `taskRunner:` of script tasks)
-        PluginSpec("io.kestra.plugin.core.runner.Process", "runner"),
-        PluginSpec("io.kestra.plugin.scripts.runner.docker.Docker", "runner"),
+        _runner("io.kestra.plugin.core.runner.Process"),
+        _runner(
+            "io.kestra.plugin.scripts.runner.docker.Docker",
+            "host config credentials user entryPoint extraHosts networkMode portBindings volumes pullPolicy "
+            "deviceRequests cpu memory shmSize privileged fileHandlingStrategy delete wait killGracePeriod resume",
+        ),
     )
 }
 

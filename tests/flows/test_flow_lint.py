@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from synth import resources
 
-from stacks import flow_lint
+from stacks import flow_lint, kestra_plugins
 from stacks.errors import run_cli
 from stacks.settings import PROJECT_ROOT
 
@@ -130,3 +131,51 @@ def test_a_schedule_that_fixes_no_hour_or_day_needs_no_timezone() -> None:
 def test_cron_rules(cron: str, problem: str | None) -> None:
     found = flow_lint.cron_problem(cron)
     assert (found is None) if problem is None else (problem in (found or ""))
+
+
+def _plugin_types(node: Any, *, skip: frozenset[str] = frozenset({"pluginDefaults", "inputs"})) -> set[str]:
+    """Every `type:` of a task, trigger or task runner in a parsed flow (not inputs, not pluginDefaults)."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        if isinstance(node.get("type"), str):
+            found.add(node["type"])
+        for key, value in node.items():
+            if key not in skip:
+                found |= _plugin_types(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _plugin_types(item)
+    return found
+
+
+def test_every_plugin_the_flows_use_has_its_property_list() -> None:
+    """So a misspelt or invented property in any course flow is reported, not found by Kestra at deploy."""
+    used = set().union(*(_plugin_types(yaml.safe_load(p.read_text(encoding="utf-8"))) for p in FLOWS))
+    unchecked = sorted(t for t in used if kestra_plugins.PLUGINS[t].properties is None)
+    assert not unchecked, f"add the documented properties of {unchecked} to stacks/kestra_plugins.py"
+
+
+def test_tasks_in_error_and_finally_branches_of_flowable_tasks_are_checked() -> None:
+    text = (
+        "id: branches\nnamespace: zoomcamp\ntasks:\n  - id: steps\n    type: io.kestra.plugin.core.flow.Sequential\n"
+        "    tasks:\n      - id: hello\n        type: io.kestra.plugin.core.log.Log\n        message: hi\n"
+        "    errors:\n      - id: alert\n        type: io.kestra.plugin.core.log.Log\n"
+        '        message: "{{ outputs.helo.value }}"\n'
+    )
+    assert flow_lint.lint_flow_text(text, "f.yaml") == [
+        "f.yaml: task 'alert' property message: expression uses outputs.helo, but the flow has no task 'helo'"
+    ]
+
+
+def test_working_directory_output_files_are_readable_as_uris() -> None:
+    text = (
+        "id: wdir_outputs\nnamespace: zoomcamp\ntasks:\n"
+        "  - id: wdir\n    type: io.kestra.plugin.core.flow.WorkingDirectory\n"
+        "    outputFiles: [out.txt]\n    tasks:\n      - id: hello\n        type: io.kestra.plugin.core.log.Log\n"
+        "        message: hi\n  - id: show\n    type: io.kestra.plugin.core.log.Log\n"
+        "    message: \"{{ outputs.wdir.uris['out.txt'] }} {{ outputs.wdir.files }}\"\n"
+    )
+    assert flow_lint.lint_flow_text(text, "f.yaml") == [
+        "f.yaml: task 'show' property message: expression uses outputs.wdir.files, but "
+        "io.kestra.plugin.core.flow.WorkingDirectory outputs: uris"
+    ]
