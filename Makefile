@@ -108,9 +108,10 @@ bench-synth: setup ## Print wall time and peak memory of synthesizing local alon
 	$(PY) benchmarks/bench_synth.py
 
 ROWS ?= 1000000
-bench: setup ## Time loading a month into PostgreSQL: plain COPY, the seed's path and ours (ROWS=1000000)
+MONTHS ?= 10
+bench: setup ## Time loading months into a growing PostgreSQL table: plain COPY, the seed's path, ours (ROWS, MONTHS)
 	bash scripts/ensure_test_tools.sh
-	$(PY) benchmarks/bench_load.py --rows $(ROWS)
+	$(PY) benchmarks/bench_load.py --rows $(ROWS) --months $(MONTHS)
 
 check-flows: setup ## Validate flows/*.yaml offline: plugin types, required properties, inputs, triggers, Pebble
 	$(PY) -m stacks.flow_lint
