@@ -123,7 +123,7 @@ PLUGINS: dict[str, PluginSpec] = {
         _task(
             "io.kestra.plugin.core.flow.Switch",
             "value",
-            "value",
+            "value defaults",
             task_lists=("defaults", *_FLOWABLE_LISTS),
             task_maps=("cases",),
         ),
