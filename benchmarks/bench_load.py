@@ -256,7 +256,8 @@ def main() -> int:
         target = " (target <= 1.5x)" if path == "ours" else ""
         print(
             f"\n  {name}: month 01 {ratios[0]:.2f}x, month {args.months:02d} {ratios[last]:.2f}x, "
-            f"rerun {ratios[rerun]:.2f}x COPY{target}; worst {max(ratios):.2f}x; "
+            f"rerun {ratios[rerun]:.2f}x COPY{target}; median of all steps {statistics.median(ratios):.2f}x, "
+            f"worst {max(ratios):.2f}x; "
             f"month {args.months:02d} / month 01: {ratios[last] / ratios[0]:.2f}; "
             f"rerun / first: {ratios[rerun] / ratios[0]:.2f}"
         )
