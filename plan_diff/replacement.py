@@ -58,7 +58,7 @@ RULES: dict[str, ReplacementRule] = {
     # kestra-io/kestra 1.x
     "kestra_flow": _only("namespace", "flow_id", "tenant_id"),
     "kestra_kv": _only("namespace", "key", "tenant_id"),
-    "kestra_namespace_file": _only("namespace", "filename", "tenant_id"),
+    "kestra_namespace_file": _only("namespace", "filename", "content", "tenant_id"),  # all ForceNew
     "kestra_namespace": _only("namespace_id", "tenant_id"),
     # hashicorp/google
     "google_storage_bucket": _only("name", "location", "project"),

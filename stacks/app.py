@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cdktf import App
 
+from stacks.dbt_project import load_dbt_project
 from stacks.flow_catalog import load_flow_catalog
 from stacks.settings import Settings
 
@@ -14,7 +15,7 @@ def build_app(settings: Settings, app: App | None = None) -> App:
     if "local" in settings.stacks:
         from stacks.local import LocalStack
 
-        LocalStack(app, "local", settings, load_flow_catalog(settings.flows_dir))
+        LocalStack(app, "local", settings, load_flow_catalog(settings.flows_dir), load_dbt_project())
     if "gcp" in settings.stacks:
         from stacks.gcp import GcpStack
 

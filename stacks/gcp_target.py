@@ -26,9 +26,6 @@ KV_LOCATION = "GCP_LOCATION"
 KV_BUCKET_NAME = "GCP_BUCKET_NAME"
 KV_DATASET = "GCP_DATASET"
 KV_KEYS = (KV_PROJECT_ID, KV_LOCATION, KV_BUCKET_NAME, KV_DATASET)
-# Read by the dbt flows (03_postgres_dbt, 07_gcp_dbt) when their git inputs are empty.
-KV_GIT_URL = "ZOOMCAMP_GIT_URL"
-KV_GIT_BRANCH = "ZOOMCAMP_GIT_BRANCH"
 
 
 class GcpTargetError(BundleError):
@@ -100,14 +97,6 @@ def kv_values(target: GcpTarget) -> dict[str, tuple[str, str]]:
         KV_LOCATION: (target.location, "location of the bucket and the BigQuery dataset"),
         KV_BUCKET_NAME: (target.bucket_name, "GCS bucket (data lake) created by the gcp stack"),
         KV_DATASET: (target.dataset, "BigQuery dataset created by the gcp stack"),
-    }
-
-
-def git_kv_values(url: str, branch: str) -> dict[str, tuple[str, str]]:
-    """Where the dbt flows clone this repository from when their inputs leave it empty."""
-    return {
-        KV_GIT_URL: (url, "Git repository the dbt flows clone (and the GCE Kestra syncs flows from)"),
-        KV_GIT_BRANCH: (branch, "branch of that repository"),
     }
 
 

@@ -2,7 +2,8 @@
 
 Kestra (standalone server, basic auth, healthcheck) with its own metadata PostgreSQL, a
 separate zoomcamp PostgreSQL for the taxi data, optional pgAdmin, and the course flows
-shipped as `kestra_flow` resources once Kestra reports healthy.
+shipped as `kestra_flow` resources once Kestra reports healthy, with the dbt project those
+flows run as `kestra_namespace_file` resources (stacks/dbt_project.py).
 """
 
 from __future__ import annotations
@@ -31,10 +32,11 @@ from cdktf_cdktf_provider_docker.volume import Volume
 from constructs import Construct
 
 from stacks import kestra_config, terraform_text
+from stacks.dbt_project import DbtFile
 from stacks.docker_postgres import DockerPostgres, DockerPostgresProps, PublishedPort
 from stacks.flow_catalog import FlowFile
 from stacks.flow_resources import KestraFlows, KestraKvValues
-from stacks.kestra import KestraProvider, KestraProviderProps
+from stacks.kestra import KestraNamespaceFile, KestraNamespaceFileProps, KestraProvider, KestraProviderProps
 from stacks.local_credentials import CREDENTIALS_FILE, VARIABLES
 from stacks.local_gcp import gcp_kv_values, google_credentials_mount
 from stacks.sandbox import protect_from_destroy
@@ -71,7 +73,14 @@ def _password_variable(scope: Construct, name: str) -> TerraformVariable:
 
 
 class LocalStack(TerraformStack):
-    def __init__(self, scope: Construct, id_: str, settings: Settings, flows: Sequence[FlowFile]) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        settings: Settings,
+        flows: Sequence[FlowFile],
+        dbt_files: Sequence[DbtFile],
+    ) -> None:
         super().__init__(scope, id_)
         local = settings.local
         prefix = local.prefix
@@ -125,6 +134,20 @@ class LocalStack(TerraformStack):
             ),
         )
         self.flows = KestraFlows(self, "flows", flows, depends_on=ready)
+        # The dbt flows run the project from these files: always the version deployed with them.
+        self.dbt_files = [
+            KestraNamespaceFile(
+                self,
+                file.construct_id,
+                KestraNamespaceFileProps(
+                    namespace=settings.kestra.namespace,
+                    filename=file.namespace_path,
+                    content=terraform_text.literal(file.content),
+                ),
+                depends_on=ready,
+            )
+            for file in dbt_files
+        ]
         self.kv = KestraKvValues(
             self,
             "kv",

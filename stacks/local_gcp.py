@@ -6,7 +6,6 @@ works whether or not the gcp stack exists, and never loads the google provider.
 - KV: GCP_PROJECT_ID, GCP_LOCATION, GCP_BUCKET_NAME, GCP_DATASET, from the same function the
   gcp stack names its bucket and dataset with (stacks/gcp_target.py). Without a resolvable
   project they are left out, with a note at synth, because the local stack must not need Google.
-  With ZOOMCAMP_GIT_URL set, also ZOOMCAMP_GIT_URL/ZOOMCAMP_GIT_BRANCH for the dbt flows.
 - Credentials: the learner's Application Default Credentials (or GOOGLE_APPLICATION_CREDENTIALS
   key file) mounted read-only, with GOOGLE_APPLICATION_CREDENTIALS pointing at it inside the
   container: Kestra's GCP tasks pick them up with no key pasted into KV, state or Git.
@@ -18,20 +17,13 @@ from cdktf import Annotations
 from cdktf_cdktf_provider_docker.container import ContainerVolumes
 from constructs import Construct
 
-from stacks.gcp_target import KV_KEYS, NO_PROJECT, NoProjectError, git_kv_values, kv_values, resolve_gcp_target
+from stacks.gcp_target import KV_KEYS, NO_PROJECT, NoProjectError, kv_values, resolve_gcp_target
 from stacks.settings import Settings
 
 CONTAINER_CREDENTIALS = "/etc/zoomcamp/google-credentials.json"
 
 
 def gcp_kv_values(scope: Construct, settings: Settings) -> dict[str, tuple[str, str]]:
-    git = settings.gcp.git
-    # Only an explicit ZOOMCAMP_GIT_URL: the local stack must not depend on the checkout's remotes.
-    git_values = git_kv_values(git.url, git.branch) if git.url else {}
-    return {**_gcp_values(scope, settings), **git_values}
-
-
-def _gcp_values(scope: Construct, settings: Settings) -> dict[str, tuple[str, str]]:
     try:
         return kv_values(resolve_gcp_target(settings))
     except NoProjectError:

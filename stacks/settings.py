@@ -127,7 +127,8 @@ class GitSyncSettings:
     url: str | None
     branch: str
     flows_directory: str
-    # None: no SyncNamespaceFiles task (the course flows need no namespace files today).
+    # Synced as namespace files (SyncNamespaceFiles): the dbt project the dbt flows run, at the
+    # same paths the local stack ships it (stacks/dbt_project.py). None: no such task.
     files_directory: str | None
     cron: str
     # Flows deleted in Git are deleted in Kestra: Git stays the single source of truth.
@@ -156,7 +157,7 @@ class GcpSettings:
             url=None,
             branch="main",
             flows_directory="flows",
-            files_directory=None,
+            files_directory="dbt",
             cron="*/15 * * * *",
             delete_missing=True,
         )
@@ -278,7 +279,7 @@ def _read_gcp(reader: _EnvReader) -> GcpSettings:
             ),
             files_directory=reader.matching(
                 "ZOOMCAMP_GIT_FILES_DIR",
-                "",
+                "dbt",
                 _REPO_DIRECTORY,
                 "must be a folder path inside the repository, such as dbt (no leading '/', no '..')",
             )

@@ -19,7 +19,7 @@ from stacks.gcp.network import KestraNetwork, KestraNetworkProps
 from stacks.gcp.secrets import VmSecret, VmSecretProps
 from stacks.gcp.storage import DataLake, DataLakeProps
 from stacks.gcp.vm import KestraVm, KestraVmProps
-from stacks.gcp_target import GcpTarget, git_kv_values, kv_values, resolve_gcp_target, resolve_git_url
+from stacks.gcp_target import GcpTarget, kv_values, resolve_gcp_target, resolve_git_url
 from stacks.sandbox import protect_from_destroy
 from stacks.settings import Settings
 from stacks.state_backend import configure_state_backend
@@ -106,7 +106,7 @@ class GcpStack(TerraformStack):
                     cron=gcp.git.cron,
                     delete_missing=gcp.git.delete_missing,
                 ),
-                kv_values={**kv_values(target), **git_kv_values(git_url, gcp.git.branch)},
+                kv_values=kv_values(target),
             )
         )
         vm = KestraVm(

@@ -1,7 +1,8 @@
 """The two dbt flows and the dbt project they run must agree, read from the files themselves.
 
 What a running Kestra would only reveal mid-execution is checked here: the flows run the
-project in this repository (cloned, `projectDir: dbt`), in a pinned Python image that installs
+project in this repository (the namespace files the stacks deploy from dbt/, at the root of
+the task's working directory; no clone), in a pinned Python image that installs
 exactly the dbt the test suite builds with (dbt/constraints.txt, generated from
 tools/dbt/Pipfile.lock), `dbt build` by default, `dbt deps` exactly when
 the project declares packages, and environment variables that are the ones profiles.yml
@@ -20,6 +21,7 @@ import pytest
 import yaml
 
 from stacks import dbt_constraints
+from stacks.dbt_project import load_dbt_project
 from stacks.flow_catalog import parse_flow_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,17 +64,54 @@ def profile_env_vars() -> dict[str, dict[str, bool]]:
     return result
 
 
+# Kestra 1.3 io.kestra.core.models.tasks.NamespaceFiles: the keys a task's namespaceFiles takes.
+NAMESPACE_FILES_KEYS = frozenset({"enabled", "include", "exclude", "namespaces", "ifExists", "folderPerNamespace"})
+
+
+def namespace_files_problems(flow: dict[str, Any]) -> list[str]:
+    """Why this flow would not run the deployed dbt project as its working directory."""
+    problems = [f"task {t['id']}: clones a repository" for t in walk(flow["tasks"]) if ".git." in t["type"]]
+    (task,) = [t for t in walk(flow["tasks"]) if t["type"] == "io.kestra.plugin.dbt.cli.DbtCLI"]
+    files = task.get("namespaceFiles") or {}
+    if files.get("enabled") is not True:
+        problems.append("namespaceFiles.enabled must be true: the project comes from namespace files")
+    problems += [f"namespaceFiles.{key} is not a Kestra property" for key in sorted(set(files) - NAMESPACE_FILES_KEYS)]
+    # The whole namespace, at the root: it holds the project and nothing else (both stacks).
+    problems += [
+        f"namespaceFiles.{key} changes which files land where"
+        for key in ("include", "exclude", "folderPerNamespace", "namespaces")
+        if files.get(key)
+    ]
+    if "projectDir" in task or task.get("env", {}).get("DBT_PROFILES_DIR") != ".":
+        problems.append("the project is the working directory: no projectDir, DBT_PROFILES_DIR '.'")
+    if flow.get("namespace") != "zoomcamp":
+        problems.append("the stacks deploy the project to namespace zoomcamp")
+    return problems
+
+
 @pytest.mark.parametrize("target", FLOWS)
-def test_flow_clones_this_repository_and_runs_its_dbt_folder(target: str) -> None:
+def test_flow_runs_the_deployed_namespace_files_without_a_clone(target: str) -> None:
     flow = parse_flow_file(FLOWS[target]).document
-    (workdir,) = [t for t in flow["tasks"] if t["type"] == "io.kestra.plugin.core.flow.WorkingDirectory"]
-    clone, dbt = workdir["tasks"]
-    assert clone["type"] == "io.kestra.plugin.git.Clone"
-    assert "inputs.git_url" in clone["url"] and "ZOOMCAMP_GIT_URL" in clone["url"]
-    assert "inputs.git_branch" in clone["branch"] and "ZOOMCAMP_GIT_BRANCH" in clone["branch"]
-    assert dbt["type"] == "io.kestra.plugin.dbt.cli.DbtCLI"
-    assert dbt["projectDir"] == DBT_DIR.name == dbt["env"]["DBT_PROFILES_DIR"]
-    assert (DBT_DIR / "dbt_project.yml").is_file() and (DBT_DIR / "profiles.yml").is_file()
+    assert namespace_files_problems(flow) == []
+    assert not {"git_url", "git_branch"} & {i["id"] for i in flow["inputs"]}
+    assert "variables" not in flow and "YOUR-GITHUB-USER" not in FLOWS[target].read_text()
+    paths = {file.namespace_path for file in load_dbt_project()}
+    assert {"/dbt_project.yml", "/profiles.yml", "/constraints.txt"} <= paths  # at the working directory's root
+
+
+def test_namespace_files_check_fails_on_a_clone_or_another_layout() -> None:
+    flow = parse_flow_file(FLOWS["postgres"]).document
+    (task,) = [t for t in walk(flow["tasks"]) if t["type"] == "io.kestra.plugin.dbt.cli.DbtCLI"]
+    cloned = {**flow, "tasks": [{"id": "clone", "type": "io.kestra.plugin.git.Clone"}, task]}
+    assert namespace_files_problems(cloned) == ["task clone: clones a repository"]
+    for change, expected in (
+        ({"namespaceFiles": {"enabled": False}}, "namespaceFiles.enabled must be true"),
+        ({"namespaceFiles": {"enabled": True, "include": ["dbt/**"]}}, "namespaceFiles.include changes"),
+        ({"namespaceFiles": {"enabled": True, "inclde": ["x"]}}, "namespaceFiles.inclde is not a Kestra"),
+        ({"projectDir": "dbt"}, "the project is the working directory"),
+    ):
+        broken = {**flow, "tasks": [{**task, **change}]}
+        assert any(p.startswith(expected) for p in namespace_files_problems(broken)), change
 
 
 def install_command(task: dict[str, Any]) -> list[str]:
@@ -94,7 +133,9 @@ def test_flow_installs_exactly_the_dbt_the_tests_build_with(target: str) -> None
     words = install_command(task)
     assert words[:2] == ["pip", "install"]
     constraint = words[words.index("--constraint") + 1]
-    assert constraint == f"{task['projectDir']}/{dbt_constraints.CONSTRAINTS.name}"
+    # Relative to the working directory, where the namespace files land (stacks/dbt_project.py).
+    assert f"/{constraint}" in {file.namespace_path for file in load_dbt_project()}
+    assert constraint == dbt_constraints.CONSTRAINTS.name
     packages = [w for w in words[2:] if not w.startswith("-") and w != constraint]
     assert packages == ["dbt-core", f"dbt-{target}"], "install dbt-core and this target's adapter, unpinned here"
     pinned = dbt_constraints.pins(dbt_constraints.CONSTRAINTS.read_text(encoding="utf-8"))
@@ -128,7 +169,6 @@ def test_dbt_build_is_the_default_and_other_commands_can_be_chosen(target: str) 
     assert command["type"] == "SELECT" and command["allowCustomValue"] is True
     assert command["defaults"] == "dbt build" and "dbt build" in command["values"]
     assert all(value.startswith("dbt ") for value in command["values"])
-    assert inputs["git_url"]["required"] is False and inputs["git_branch"]["required"] is False
     assert dbt_task(target)["commands"][-1] == "{{ inputs.dbt_command }}"
 
 

@@ -32,7 +32,7 @@ def test_defaults() -> None:
     assert gcp.allowed_cidrs == ()
     assert gcp.raw_csv_retention_days == 30
     git = gcp.git
-    assert (git.url, git.branch, git.flows_directory, git.files_directory) == (None, "main", "flows", None)
+    assert (git.url, git.branch, git.flows_directory, git.files_directory) == (None, "main", "flows", "dbt")
     assert (git.cron, git.delete_missing) == ("*/15 * * * *", True)
 
 
@@ -59,7 +59,7 @@ def test_good_overrides_are_taken() -> None:
             "GCP_RAW_CSV_RETENTION_DAYS": "90",
             "ZOOMCAMP_GIT_BRANCH": "feature/gcp-flows",
             "ZOOMCAMP_GIT_FLOWS_DIR": "kestra/flows",
-            "ZOOMCAMP_GIT_FILES_DIR": "dbt",
+            "ZOOMCAMP_GIT_FILES_DIR": "analytics/dbt",
             "ZOOMCAMP_GIT_SYNC_CRON": "0 * * * *",
             "ZOOMCAMP_GIT_SYNC_DELETE": "false",
         }
@@ -75,7 +75,7 @@ def test_good_overrides_are_taken() -> None:
     assert gcp.allowed_cidrs == ("203.0.113.7/32", "198.51.100.0/24")
     assert (gcp.machine_type, gcp.raw_csv_retention_days) == ("e2-standard-4", 90)
     assert gcp.git.branch == "feature/gcp-flows"
-    assert (gcp.git.flows_directory, gcp.git.files_directory) == ("kestra/flows", "dbt")
+    assert (gcp.git.flows_directory, gcp.git.files_directory) == ("kestra/flows", "analytics/dbt")
     assert (gcp.git.cron, gcp.git.delete_missing) == ("0 * * * *", False)
 
 

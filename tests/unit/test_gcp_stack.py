@@ -207,7 +207,19 @@ def test_git_sync_flow_syncs_the_repository_on_schedule_and_webhook(gcp_synth: d
     flow = flows_in_user_data(gcp_synth)[system_flows.GIT_SYNC_FLOW_ID]
     assert flow["namespace"] == "system"
     assert flow["labels"]["system.readOnly"] == "true"
-    (task,) = flow["tasks"]
+    task, files_task = flow["tasks"]
+    # The dbt project the dbt flows run, on by default (tests/unit/test_dbt_namespace_files.py
+    # checks it lands at the paths the local stack ships).
+    assert files_task == {
+        "id": "sync_namespace_files",
+        "type": "io.kestra.plugin.git.SyncNamespaceFiles",
+        "url": "https://github.com/example/zoomcamp-kestra.git",
+        "branch": "main",
+        "dryRun": False,
+        "gitDirectory": "dbt",
+        "namespace": "zoomcamp",
+        "delete": True,
+    }
     assert task == {
         "id": "sync_flows",
         "type": "io.kestra.plugin.git.SyncFlows",
@@ -232,8 +244,6 @@ def test_gce_kv_flow_sets_the_same_values_as_the_local_stack(
     assert {task["type"] for task in flow["tasks"]} == {"io.kestra.plugin.core.kv.Set"}
     assert {task["namespace"] for task in flow["tasks"]} == {"zoomcamp"}
     expected = {key: value for key, (value, _) in kv_values(resolve_gcp_target(gcp_settings())).items()}
-    assert on_gce.pop("ZOOMCAMP_GIT_URL") == "https://github.com/example/zoomcamp-kestra.git"
-    assert on_gce.pop("ZOOMCAMP_GIT_BRANCH") == "main"
     assert (
         on_gce
         == expected

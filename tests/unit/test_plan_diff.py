@@ -152,6 +152,14 @@ def test_flow_identity_change_is_a_replacement() -> None:
     assert actions(diff) == {"kestra_flow.f": "replace"}
 
 
+def test_changed_namespace_file_content_is_a_replacement() -> None:
+    """The kestra provider has no update for namespace files: every attribute is ForceNew."""
+    model = {"namespace": "zoomcamp", "filename": "/models/a.sql", "content": "select 1\n"}
+    changed = {**model, "content": "select 2\n"}
+    before, after = stack(kestra_namespace_file={"m": model}), stack(kestra_namespace_file={"m": changed})
+    assert actions(diff_stack("local", before, after)) == {"kestra_namespace_file.m": "replace"}
+
+
 def test_type_missing_from_the_replacement_table_says_so() -> None:
     diff = diff_stack("gcp", stack(google_foo={"x": {"a": 1}}), stack(google_foo={"x": {"a": 2}}))
     assert "update in place (or replace: this type is not in plan_diff/replacement.py)" in render_text(
