@@ -36,7 +36,7 @@ from typing import Any, TextIO
 from stacks.deploy import summary
 from stacks.deploy.cdktf_steps import Commands, synthesize
 from stacks.deploy.runner import QUIET_ENV, Progress
-from stacks.errors import BundleError, run_cli
+from stacks.errors import BundleError, explain_interrupt, run_cli
 from stacks.local_credentials import CREDENTIALS_FILE, read_credentials
 from stacks.sandbox import OPT_IN, PROTECTED, PROTECTED_DATA, check_stack
 from stacks.settings import Settings
@@ -369,12 +369,8 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in PROTECTED:
         raise BundleError("expected one stack name, local or gcp (usage: python -m stacks.destroy local|gcp)")
     stack = argv[0]
-    try:
+    with explain_interrupt(f"the {stack} stack may be half-destroyed; rerun `make destroy-{stack}` to finish"):
         destroy_stack(stack, os.environ, sys.stdout, options_from_env(os.environ))
-    except KeyboardInterrupt:
-        raise BundleError(
-            f"interrupted: the {stack} stack may be half-destroyed; rerun `make destroy-{stack}` to finish"
-        ) from None
     return 0
 
 

@@ -9,11 +9,21 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 
 class BundleError(Exception):
     """A problem the user can fix; its message says what is wrong and what to do."""
+
+
+@contextmanager
+def explain_interrupt(what_to_do: str) -> Iterator[None]:
+    """Ctrl-C half-way through a deploy or destroy: one line on the state left and how to finish."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise BundleError(f"interrupted: {what_to_do}") from None
 
 
 def run_cli(entry: Callable[[], int | None]) -> int:

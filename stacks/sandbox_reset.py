@@ -19,7 +19,7 @@ from typing import TextIO
 from stacks.deploy.cdktf_steps import cdktf_deploy
 from stacks.deploy.runner import Progress
 from stacks.destroy import STEPS, DestroyOptions, destroy_env, destroy_stack, options_from_env
-from stacks.errors import BundleError, run_cli
+from stacks.errors import BundleError, explain_interrupt, run_cli
 from stacks.local_credentials import ensure_credentials
 from stacks.sandbox import OPT_IN, check_stack, require_sandbox
 from stacks.settings import Settings
@@ -52,12 +52,8 @@ def sandbox_reset(stack: str, env: Mapping[str, str], out: TextIO, options: Dest
 def _main(argv: list[str]) -> int:
     if len(argv) != 1:
         raise BundleError("usage: make sandbox-reset STACK=local|gcp")
-    try:
+    with explain_interrupt(f"rerun `{OPT_IN['reset'].format(stack=argv[0])}` to finish (it resumes safely)"):
         sandbox_reset(argv[0], os.environ, sys.stdout, options_from_env(os.environ))
-    except KeyboardInterrupt:
-        raise BundleError(
-            f"interrupted: rerun `{OPT_IN['reset'].format(stack=argv[0])}` to finish (it resumes safely)"
-        ) from None
     return 0
 
 

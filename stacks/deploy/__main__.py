@@ -6,7 +6,7 @@ import os
 import sys
 
 from stacks.deploy.runner import deploy
-from stacks.errors import BundleError, run_cli
+from stacks.errors import BundleError, explain_interrupt, run_cli
 
 USAGE = "usage: python -m stacks.deploy local|gcp"
 
@@ -15,12 +15,8 @@ def main(argv: list[str]) -> int:
     if len(argv) != 1 or argv[0] not in ("local", "gcp"):
         raise BundleError(f"expected one stack name, local or gcp ({USAGE})")
     stack = argv[0]
-    try:
+    with explain_interrupt(f"the {stack} stack may be half-created; rerun `make deploy-{stack}` to finish it"):
         deploy(stack, os.environ, sys.stdout)
-    except KeyboardInterrupt:
-        raise BundleError(
-            f"interrupted: the {stack} stack may be half-created; rerun `make deploy-{stack}` to finish it"
-        ) from None
     return 0
 
 
