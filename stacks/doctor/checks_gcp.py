@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from typing import Any
 
+from stacks.doctor.checks_tools import run_tool
 from stacks.doctor.context import DoctorContext
 from stacks.doctor.model import CheckResult
 from stacks.gcp_target import GcpTargetError, NoProjectError, origin_https_url, resolve_gcp_target, resolve_git_url
@@ -150,29 +150,21 @@ def check_apis(ctx: DoctorContext, project: str | None) -> CheckResult:
     title = "Google Cloud APIs"
     if project is None:
         return CheckResult.skip("gcp.apis", title, "not checked: no valid project")
-    gcloud = shutil.which("gcloud", path=ctx.env.get("PATH"))
-    if gcloud is None:
+    if shutil.which("gcloud", path=ctx.env.get("PATH")) is None:
         return CheckResult.warn(
             "gcp.apis",
             title,
             f"cannot verify without gcloud; the stack needs {', '.join(REQUIRED_APIS)}",
             f"enable them once: `{enable_command(REQUIRED_APIS, project)}`",
         )
-    try:
-        completed = subprocess.run(
-            [gcloud, "services", "list", "--enabled", f"--project={project}", "--format=value(config.name)"],
-            env=dict(ctx.env),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=ctx.command_timeout,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as error:
+    completed = run_tool(
+        ctx, ["gcloud", "services", "list", "--enabled", f"--project={project}", "--format=value(config.name)"]
+    )
+    if isinstance(completed, str):
         return CheckResult.warn(
             "gcp.apis",
             title,
-            f"could not ask gcloud which APIs are enabled ({error})",
+            f"could not ask gcloud which APIs are enabled ({completed})",
             f"enable them once: `{enable_command(REQUIRED_APIS, project)}`",
         )
     if completed.returncode != 0:

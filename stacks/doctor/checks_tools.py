@@ -60,13 +60,13 @@ def min_node(project_root: Path) -> int:
     return int(match[1]) if match else _DEFAULT_MIN_NODE
 
 
-def _run(ctx: DoctorContext, command: list[str]) -> tuple[str | None, str]:
-    """(stdout, problem): stdout None when the command is missing or failed."""
+def run_tool(ctx: DoctorContext, command: list[str]) -> subprocess.CompletedProcess[str] | str:
+    """Run a tool found on the learner's PATH; the finished process, or why it could not run."""
     executable = shutil.which(command[0], path=ctx.env.get("PATH"))
     if executable is None:
-        return None, f"{command[0]} not found on PATH"
+        return f"{command[0]} not found on PATH"
     try:
-        completed = subprocess.run(
+        return subprocess.run(
             [executable, *command[1:]],
             env=dict(ctx.env),
             stdin=subprocess.DEVNULL,
@@ -76,7 +76,14 @@ def _run(ctx: DoctorContext, command: list[str]) -> tuple[str | None, str]:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
-        return None, f"`{' '.join(command)}` failed: {error}"
+        return f"`{' '.join(command)}` failed: {error}"
+
+
+def _run(ctx: DoctorContext, command: list[str]) -> tuple[str | None, str]:
+    """(stdout, problem): stdout None when the command is missing or failed."""
+    completed = run_tool(ctx, command)
+    if isinstance(completed, str):
+        return None, completed
     if completed.returncode != 0:
         return None, f"`{' '.join(command)}` exited with {completed.returncode}"
     return completed.stdout, ""
