@@ -676,3 +676,36 @@ def test_local_kestra_without_any_project_is_only_a_warning(gcp_env, project, tm
     gcp = one(doctor("local", gcp_env, project, tmp_path), "gcp.local")
     assert gcp.status is Status.WARN
     assert gcp.message == "no Google Cloud project, so no GCP KV values (only the GCP flows need them)"
+
+
+def test_gcloud_that_cannot_list_apis_is_a_warning_with_its_message(gcp_env, project, tmp_path, monkeypatch) -> None:
+    write_python_tool(
+        Path(gcp_env["PATH"]),
+        "gcloud",
+        """
+        import sys
+        print("WARNING: something\\nERROR: (gcloud.services.list) PERMISSION_DENIED: not allowed", file=sys.stderr)
+        sys.exit(1)
+        """,
+    )
+    env = use_env(
+        monkeypatch, gcp_env, GOOGLE_APPLICATION_CREDENTIALS=str(adc_file(tmp_path)), GCP_PROJECT_ID="my-course-123"
+    )
+    apis = one(doctor("gcp", env, project, tmp_path), "gcp.apis")
+    assert apis.status is Status.WARN
+    assert apis.message == (
+        "gcloud could not list the enabled APIs of my-course-123: "
+        "ERROR: (gcloud.services.list) PERMISSION_DENIED: not allowed"
+    )
+    assert apis.fix.startswith("enable them once: `gcloud services enable ")
+
+
+def test_gcloud_that_hangs_is_a_warning_not_a_hang(gcp_env, project, tmp_path, monkeypatch) -> None:
+    write_python_tool(Path(gcp_env["PATH"]), "gcloud", "import time\ntime.sleep(30)\n")
+    env = use_env(
+        monkeypatch, gcp_env, GOOGLE_APPLICATION_CREDENTIALS=str(adc_file(tmp_path)), GCP_PROJECT_ID="my-course-123"
+    )
+    apis = one(doctor("gcp", env, project, tmp_path, command_timeout=1), "gcp.apis")
+    assert apis.status is Status.WARN
+    assert apis.message.startswith("could not ask gcloud which APIs are enabled (`gcloud services list")
+    assert "timed out after 1 seconds" in apis.message
