@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from cdktf import App
 
 from stacks.dbt_project import load_dbt_project
@@ -17,7 +19,27 @@ def build_app(settings: Settings, app: App | None = None) -> App:
 
         LocalStack(app, "local", settings, load_flow_catalog(settings.flows_dir), load_dbt_project())
     if "gcp" in settings.stacks:
-        from stacks.gcp import GcpStack
+        skipped = None if settings.stacks_chosen else gcp_unavailable(settings)
+        if skipped:
+            print(f"note: gcp stack not built: {skipped}", file=sys.stderr)
+        else:
+            from stacks.gcp import GcpStack
 
-        GcpStack(app, "gcp", settings)
+            GcpStack(app, "gcp", settings)
     return app
+
+
+def gcp_unavailable(settings: Settings) -> str | None:
+    """Why the gcp stack cannot be built here (no project, no Git remote...), or None.
+
+    Checked before the stack is created, so a failure never leaves half a stack in the app;
+    the gcp stack resolves the same values again with the same functions.
+    """
+    from stacks.gcp_target import GcpTargetError, resolve_gcp_target, resolve_git_url
+
+    try:
+        resolve_gcp_target(settings)
+        resolve_git_url(settings)
+    except GcpTargetError as error:
+        return f"{error} (only the local stack was built; ZOOMCAMP_STACKS=gcp makes this an error)"
+    return None

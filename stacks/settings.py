@@ -174,6 +174,9 @@ class Settings:
     local: LocalSettings
     gcp: GcpSettings
     flows_dir: Path = field(default=PROJECT_ROOT / "flows")
+    # False when ZOOMCAMP_STACKS is unset: a plain `cdktf deploy local` then builds the gcp
+    # stack only if it can (a learner without Google Cloud must not be blocked by it).
+    stacks_chosen: bool = True
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -181,6 +184,7 @@ class Settings:
         reader = _EnvReader(os.environ if env is None else env)
         settings = cls(
             stacks=reader.stacks("ZOOMCAMP_STACKS", "local,gcp"),
+            stacks_chosen=reader.optional("ZOOMCAMP_STACKS") is not None,
             sandbox=reader.boolean("ZOOMCAMP_SANDBOX", False),
             kestra=KestraSettings(
                 image=reader.kestra_image("KESTRA_IMAGE", versions.KESTRA_IMAGE),

@@ -40,3 +40,29 @@ def test_good_settings_synthesize_silently(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr == "", "no jsii Node banner or warnings on a normal run"
     assert (tmp_path / "cdktf.out" / "stacks" / "local" / "cdk.tf.json").exists()
+
+
+def without_google(tmp_path: Path) -> dict[str, str]:
+    """An environment in which no Google project can be found (no ADC, empty gcloud config)."""
+    config = tmp_path / "gcloud"
+    config.mkdir(exist_ok=True)
+    return {"CLOUDSDK_CONFIG": str(config), "GOOGLE_APPLICATION_CREDENTIALS": "", "GCP_PROJECT_ID": ""}
+
+
+def test_plain_cdktf_deploy_local_works_without_google_cloud(tmp_path: Path) -> None:
+    """`npx cdktf deploy local` on a fresh clone: ZOOMCAMP_STACKS unset, no project anywhere."""
+    env = {**without_google(tmp_path), "ZOOMCAMP_STACKS": "", "ZOOMCAMP_GIT_URL": "https://example.com/fork.git"}
+    result = run_main(env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.startswith("note: gcp stack not built: no Google Cloud project: set GCP_PROJECT_ID=")
+    assert result.stderr.rstrip().endswith("(only the local stack was built; ZOOMCAMP_STACKS=gcp makes this an error)")
+    assert [p.name for p in (tmp_path / "cdktf.out" / "stacks").iterdir()] == ["local"]
+
+
+def test_asking_for_the_gcp_stack_without_a_project_is_an_error(tmp_path: Path) -> None:
+    env = {**without_google(tmp_path), "ZOOMCAMP_STACKS": "gcp", "ZOOMCAMP_GIT_URL": "https://example.com/fork.git"}
+    result = run_main(env, tmp_path)
+    assert result.returncode == 1
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: no Google Cloud project: set GCP_PROJECT_ID=")
+    assert not (tmp_path / "cdktf.out" / "stacks" / "gcp").exists()
