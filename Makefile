@@ -22,7 +22,9 @@ LOCAL_ENV := set -a && . ./.secrets/local.env && set +a &&
 	snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows
 
 help: ## List the targets with a one-line description
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[1m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@if [ -t 1 ]; then bold=$$'\033[1m' plain=$$'\033[0m'; else bold= plain=; fi; \
+	awk -v bold="$$bold" -v plain="$$plain" 'BEGIN {FS = ":.*## "} \
+	/^[a-zA-Z_-]+:.*## / {printf "  %s%-16s%s %s\n", bold, $$1, plain, $$2}' $(MAKEFILE_LIST)
 
 setup: .venv/.synced node_modules/.synced ## Install pinned Python (Pipfile.lock) and Node (package-lock.json) dependencies
 
