@@ -16,6 +16,8 @@ from typing import Any
 
 import yaml
 
+from stacks.settings import GitSyncSettings
+
 SYSTEM_NAMESPACE = "system"
 GIT_SYNC_FLOW_ID = "zoomcamp_git_sync"
 KV_FLOW_ID = "zoomcamp_gcp_kv"
@@ -25,14 +27,8 @@ WEBHOOK_SECRET_ENV = f"SECRET_{WEBHOOK_SECRET_NAME}"
 READ_ONLY_LABELS = {"system.readOnly": "true", "managed-by": "zoomcamp-gcp-stack"}
 
 
-@dataclass(frozen=True)
-class GitSource:
-    url: str
-    branch: str
-    flows_directory: str
-    files_directory: str | None
-    cron: str
-    delete_missing: bool
+# The Git-sync settings with `url` resolved (never None here: stacks/gcp_target.resolve_git_url).
+GitSource = GitSyncSettings
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@ Application Default Credentials) with the same function the local stack uses for
 
 from __future__ import annotations
 
+import dataclasses
+
 from cdktf import TerraformOutput, TerraformStack
 from cdktf_cdktf_provider_google.provider import GoogleProvider
 from constructs import Construct
@@ -98,14 +100,7 @@ class GcpStack(TerraformStack):
                 internal_storage_bucket=names.internal_storage_bucket,
                 basic_auth_secret_id=names.basic_auth_secret,
                 webhook_key_secret_id=names.webhook_key_secret,
-                git=system_flows.GitSource(
-                    url=git_url,
-                    branch=gcp.git.branch,
-                    flows_directory=gcp.git.flows_directory,
-                    files_directory=gcp.git.files_directory,
-                    cron=gcp.git.cron,
-                    delete_missing=gcp.git.delete_missing,
-                ),
+                git=dataclasses.replace(gcp.git, url=git_url),
                 kv_values=kv_values(target),
             )
         )
