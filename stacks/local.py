@@ -8,6 +8,7 @@ flows run as `kestra_namespace_file` resources (stacks/dbt_project.py).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from cdktf import (
@@ -23,6 +24,7 @@ from cdktf_cdktf_provider_docker.container import (
     ContainerHealthcheck,
     ContainerNetworksAdvanced,
     ContainerPorts,
+    ContainerUpload,
     ContainerVolumes,
 )
 from cdktf_cdktf_provider_docker.image import Image
@@ -40,7 +42,7 @@ from stacks.kestra import KestraNamespaceFile, KestraNamespaceFileProps, KestraP
 from stacks.local_credentials import CREDENTIALS_FILE, VARIABLES
 from stacks.local_gcp import gcp_kv_values, google_credentials_mount
 from stacks.sandbox import protect_from_destroy
-from stacks.settings import PROJECT_ROOT, Settings
+from stacks.settings import PROJECT_ROOT, LocalSettings, Settings
 
 # Fixed network aliases: the flows reach the data database by this name whatever the
 # container prefix is (Kestra on Linux cannot rely on host.docker.internal).
@@ -49,6 +51,23 @@ METADATA_PG_ALIAS = "kestra-postgres"
 METADATA_DB = "kestra"
 METADATA_USER = "kestra"
 DATA_PG_SECRET = "ZOOMCAMP_DB_PASSWORD"
+
+
+PGADMIN_SERVERS_FILE = "/pgadmin4/servers.json"
+
+
+def pgadmin_servers_json(local: LocalSettings) -> str:
+    """pgAdmin's server list with the taxi database, reached by its network alias."""
+    server = {
+        "Name": "zoomcamp (taxi data)",
+        "Group": "Servers",
+        "Host": DATA_PG_ALIAS,
+        "Port": 5432,
+        "MaintenanceDB": local.data_db_name,
+        "Username": local.data_db_user,
+        "SSLMode": "prefer",
+    }
+    return json.dumps({"Servers": {"1": server}}, indent=2)
 
 
 def _password_variable(scope: Construct, name: str) -> TerraformVariable:
@@ -252,6 +271,9 @@ class LocalStack(TerraformStack):
                 f"PGADMIN_DEFAULT_PASSWORD={password.string_value}",
             ],
             volumes=[ContainerVolumes(volume_name=volume.name, container_path="/var/lib/pgadmin")],
+            # The taxi database is already registered at first login (pgAdmin imports this file
+            # once); only its password is asked for, never stored here.
+            upload=[ContainerUpload(file=PGADMIN_SERVERS_FILE, content=pgadmin_servers_json(local))],
             networks_advanced=[ContainerNetworksAdvanced(name=network.name)],
             ports=[ContainerPorts(internal=80, external=local.pgadmin_port, ip=local.bind_address)],
             depends_on=[data_pg.container],

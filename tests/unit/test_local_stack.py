@@ -190,3 +190,12 @@ def test_ports_prefix_and_pgadmin_follow_settings(custom_synth: dict[str, Any]) 
     assert kv["ZOOMCAMP_PG_URL"] == "jdbc:postgresql://zoomcamp-postgres:5432/ny_taxi"
     assert kv["ZOOMCAMP_DOCKER_NETWORK"] == "dez-net"
     assert "zoomcamp-postgres" in by_name["dez-postgres"]["networks_advanced"][0]["aliases"]
+
+
+def test_pgadmin_knows_the_taxi_database_without_holding_its_password(custom_synth: dict[str, Any]) -> None:
+    (upload,) = containers(custom_synth)["dez-pgadmin"]["upload"]
+    assert upload["file"] == "/pgadmin4/servers.json"
+    (server,) = json.loads(upload["content"])["Servers"].values()
+    assert server["Host"] == "zoomcamp-postgres" and server["Port"] == 5432
+    assert (server["MaintenanceDB"], server["Username"]) == ("ny_taxi", "zoomcamp")
+    assert not any("pass" in key.lower() for key in server), "pgAdmin asks for the password; it is not stored"
