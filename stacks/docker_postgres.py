@@ -45,7 +45,6 @@ class DockerPostgresProps:
 class DockerPostgres(Construct):
     def __init__(self, scope: Construct, id_: str, props: DockerPostgresProps) -> None:
         super().__init__(scope, id_)
-        self.props = props
         image = Image(self, "image", name=props.image, keep_locally=True)
         self.volume = Volume(self, "volume", name=props.volume_name)
         ports = (

@@ -88,12 +88,6 @@ class KestraSettings:
     password: str | None
     namespace: str
 
-    @property
-    def minor_version(self) -> str:
-        match = _KESTRA_IMAGE.match(self.image)
-        assert match is not None, "validated in Settings.from_env"
-        return f"{match['major']}.{match['minor']}"
-
 
 @dataclass(frozen=True)
 class LocalSettings:

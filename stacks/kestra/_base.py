@@ -49,7 +49,3 @@ class KestraResource(TerraformResource):
 
     def _synthesize_attributes(self) -> dict[str, Any]:  # jsii protected override
         return without_unset(self._props)
-
-    @property
-    def props(self) -> object:
-        return self._props
