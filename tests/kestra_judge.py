@@ -13,8 +13,11 @@ so no caller mistakes it for a verdict.
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from functools import cache
@@ -123,3 +126,84 @@ def judge(paths: list[Path]) -> dict[Path, KestraVerdict]:
         )
         for path, answer in zip(paths, answers, strict=True)
     }
+
+
+_PROBE_PROPERTY = "zzUnknownProbeProperty"
+_KNOWN = re.compile(r"known properties: (.*)\)", re.DOTALL)
+
+
+def _probe_flow(type_: str, kind: str) -> str:
+    """A flow whose only fault is one unknown property on `type_`: Kestra then lists the known ones."""
+    probe = f"  - id: probe\n    type: {type_}\n    {_PROBE_PROPERTY}: 1\n"
+    log = "  - id: log\n    type: io.kestra.plugin.core.log.Log\n    message: probe\n"
+    if kind == "task":
+        return f"id: probe\nnamespace: zoomcamp\ntasks:\n{probe}"
+    return f"id: probe\nnamespace: zoomcamp\ntasks:\n{log}triggers:\n{probe}"
+
+
+def core_properties(types: dict[str, str]) -> dict[str, list[str]]:
+    """Every property Kestra accepts on each core type ({type: "task"|"trigger"}), read from
+    Kestra's own "Unrecognized field ... (N known properties: ...)" answer to a probe flow."""
+    with tempfile.TemporaryDirectory(prefix="kestra-probe-") as folder:
+        paths = {}
+        for index, (type_, kind) in enumerate(sorted(types.items())):
+            path = Path(folder) / f"probe_{index}.yaml"
+            path.write_text(_probe_flow(type_, kind), encoding="utf-8")
+            paths[path] = type_
+        verdicts = judge(list(paths))
+    known: dict[str, list[str]] = {}
+    for path, type_ in paths.items():
+        match = _KNOWN.search(verdicts[path].error or "")
+        if match is None or _PROBE_PROPERTY not in (verdicts[path].error or ""):
+            raise KestraUnavailable(f"Kestra did not list the properties of {type_}: {verdicts[path].first_line}")
+        known[type_] = sorted(re.findall(r'"([^"]+)"', match.group(1)))
+    return known
+
+
+def disagreements_table(fixtures: list[Path]) -> tuple[str, int]:
+    """Kestra's verdict beside flow_lint's for each fixture; returns the table and the disagreement count."""
+    sys.path.insert(0, str(ROOT))
+    from stacks import flow_lint
+
+    verdicts = judge(fixtures)
+    rows = ["| fixture | Kestra | flow_lint | agree |", "| --- | --- | --- | --- |"]
+    count = 0
+    for path in fixtures:
+        verdict, report = verdicts[path], flow_lint.lint_report_file(path)
+        lint = "rejects" if report.errors else ("warns" if report.warnings else "accepts")
+        unjudged = verdict.unjudged_plugin()
+        if unjudged:
+            kestra, agree = f"cannot judge ({unjudged} not served)", "n/a"
+        else:
+            kestra = "accepts" if verdict.accepted else "rejects"
+            agree = "yes" if verdict.accepted != bool(report.errors) else "**NO**"
+            count += agree != "yes"
+        rows.append(f"| {path.stem} | {kestra} | {lint} | {agree} |")
+    return "\n".join(rows), count
+
+
+def _write_core_properties() -> None:
+    """`make kestra-properties`: rewrite stacks/kestra_core_properties.json from Kestra itself."""
+    from stacks import kestra_plugins
+
+    wanted = {t: s.kind for t, s in kestra_plugins.PLUGINS.items() if kestra_plugins.is_core(t) and s.kind != "runner"}
+    data = {"kestra_version": pinned_kestra_version(), "properties": core_properties(wanted)}
+    kestra_plugins.CORE_PROPERTIES_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    print(f"{kestra_plugins.CORE_PROPERTIES_FILE.relative_to(ROOT)}: {len(data['properties'])} core types from Kestra")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Ask Kestra itself about flows (see the module docstring).")
+    parser.add_argument("command", choices=["table", "properties"], help="table: Kestra vs flow_lint on the fixtures")
+    command = parser.parse_args().command
+    sys.path.insert(0, str(ROOT))
+    try:
+        if command == "properties":
+            _write_core_properties()
+        else:
+            table, disagreeing = disagreements_table(sorted((ROOT / "tests/fixtures/bad_flows").glob("*.yaml")))
+            print(table)
+            print(f"\n{disagreeing} disagreement(s) where Kestra could judge")
+            sys.exit(1 if disagreeing else 0)
+    except KestraUnavailable as error:
+        sys.exit(f"error: {error}")
