@@ -11,6 +11,14 @@ variable) and the fix in one line. Works on any flow file, not only this reposit
 
 CLI: `python -m stacks.flow_lint [FILE ...]` (default: flows/*.yaml), also `make check-flows`.
 The plugin types and their required properties live in `stacks.kestra_plugins`.
+
+Two severities, decided by what Kestra itself does (tests/flows/test_kestra_judge.py runs every
+broken fixture through Kestra's own validation and fails on any disagreement):
+- errors: Kestra rejects the flow when it is saved. They stop `cdktf synth` and `make check-flows`.
+- warnings, each named by its kind: `policy` (this project's rules Kestra does not enforce: pinned
+  images, explicit schedule time zones), `runtime` (Kestra saves the flow, but the expression, input
+  or default would fail or do nothing when it runs), `deprecated` (Kestra saves it and says the name is
+  on its way out). Warnings never block a flow; `make check-flows` prints them.
 """
 
 from __future__ import annotations
@@ -21,7 +29,7 @@ import sys
 from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -42,23 +50,36 @@ _CRON_NAMES = {
 
 
 class FlowLintError(BundleError):
-    """A flow file Kestra would reject or that would fail when it runs."""
+    """A flow file Kestra would reject."""
+
+
+WarningKind = Literal["policy", "runtime", "deprecated"]
+
+
+@dataclass(frozen=True)
+class LintReport:
+    """One flow's verdict: errors (Kestra rejects it) and warnings (it does not; see the docstring)."""
+
+    errors: list[str]
+    warnings: list[str]
 
 
 # ---- YAML with duplicate-key detection ----------------------------------------------------
 
 
+class _DuplicateKey(yaml.constructor.ConstructorError):
+    """Two equal keys in one mapping: Kestra keeps the last one silently, which is almost always a bug."""
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys silently; a flow with two `sql:` is a bug."""
+    """PyYAML keeps the last of two equal keys silently, as Kestra does; we name it (a warning)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
             if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"key '{key}' appears twice in the same mapping", key_node.start_mark
-                )
+                raise _DuplicateKey(None, None, f"key '{key}' appears twice in the same mapping", key_node.start_mark)
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
@@ -81,6 +102,7 @@ class _Flow:
     label: str
     doc: dict[str, Any]
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     tasks: list[_Task] = field(default_factory=list)
     inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
     variables: frozenset[str] = frozenset()
@@ -92,6 +114,9 @@ class _Flow:
 
     def fail(self, where: str, message: str) -> None:
         self.problems.append(f"{self.label}: {where}: {message}")
+
+    def warn(self, kind: WarningKind, where: str, message: str) -> None:
+        self.warnings.append(f"{self.label}: warning ({kind}): {where}: {message}")
 
     def task_order(self) -> dict[str, int]:
         return {task.id: task.order for task in self.tasks}
@@ -107,46 +132,63 @@ def display_path(path: Path) -> str:
 # ---- public API ---------------------------------------------------------------------------------
 
 
-def lint_flow_text(
+def lint_report_text(
     text: str,
     label: str,
     *,
     known_kv: Collection[str] | None = None,
     known_secrets: Collection[str] | None = None,
-) -> list[str]:
-    """All problems of one flow's YAML text, one line each, prefixed with `label`."""
+) -> LintReport:
+    """Errors and warnings of one flow's YAML text, one line each, prefixed with `label`."""
+    warnings: list[str] = []
     try:
-        doc = yaml.load(text, Loader=_StrictLoader)
+        try:
+            doc = yaml.load(text, Loader=_StrictLoader)
+        except _DuplicateKey as duplicate:
+            line = f"line {duplicate.problem_mark.line + 1}, " if duplicate.problem_mark else ""
+            warnings.append(f"{label}: warning (runtime): {line}{duplicate.problem}; Kestra keeps only the last value")
+            doc = yaml.safe_load(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        return [f"{label}: {where}: invalid YAML: {error.problem or error.context}"]
+        return LintReport([f"{label}: {where}: invalid YAML: {error.problem or error.context}"], warnings)
     except yaml.YAMLError as error:
-        return [f"{label}: invalid YAML: {error}"]
+        return LintReport([f"{label}: invalid YAML: {error}"], warnings)
     if not isinstance(doc, dict):
-        return [f"{label}: a flow must be a YAML mapping with id, namespace and tasks"]
+        return LintReport([f"{label}: a flow must be a YAML mapping with id, namespace and tasks"], warnings)
     flow = _Flow(
         label,
         doc,
+        warnings=warnings,
         known_kv=None if known_kv is None else frozenset(known_kv),
         known_secrets=None if known_secrets is None else frozenset(known_secrets),
     )
     _check_flow(flow)
-    return flow.problems
+    return LintReport(flow.problems, flow.warnings)
 
 
-def lint_flow_file(path: Path, **known: Collection[str] | None) -> list[str]:
-    """All problems of one flow file; messages start with the file's path."""
+def lint_flow_text(text: str, label: str, **known: Collection[str] | None) -> list[str]:
+    """The errors of one flow's YAML text (what Kestra would reject), one line each."""
+    return lint_report_text(text, label, **known).errors  # type: ignore[arg-type]
+
+
+def lint_report_file(path: Path, **known: Collection[str] | None) -> LintReport:
+    """Errors and warnings of one flow file; messages start with the file's path."""
     label = display_path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        return [f"{label}: cannot read the file ({error}); save it as UTF-8 text"]
-    return lint_flow_text(text, label, **known)  # type: ignore[arg-type]
+        return LintReport([f"{label}: cannot read the file ({error}); save it as UTF-8 text"], [])
+    return lint_report_text(text, label, **known)  # type: ignore[arg-type]
+
+
+def lint_flow_file(path: Path, **known: Collection[str] | None) -> list[str]:
+    """The errors of one flow file (what Kestra would reject); messages start with the file's path."""
+    return lint_report_file(path, **known).errors
 
 
 def check_flow_file(path: Path, **known: Collection[str] | None) -> None:
-    """Raise FlowLintError (one line per problem) unless the flow file is clean."""
+    """Raise FlowLintError (one line per problem) if Kestra would reject the flow file."""
     problems = lint_flow_file(path, **known)
     if problems:
         raise FlowLintError("\n".join(problems))
@@ -157,10 +199,13 @@ def flow_files(folder: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m stacks.flow_lint [FILE ...]`: exit 1 and one line per problem, else a summary."""
+    """`python -m stacks.flow_lint [FILE ...]`: warnings on stderr; exit 1 and one line per error, else a summary."""
     args = sys.argv[1:] if argv is None else argv
     paths = [Path(a) for a in args] or flow_files(PROJECT_ROOT / "flows")
-    problems = [p for path in paths for p in lint_flow_file(path)]
+    reports = [lint_report_file(path) for path in paths]
+    for warning in (w for report in reports for w in report.warnings):
+        print(warning, file=sys.stderr)
+    problems = [p for report in reports for p in report.errors]
     if problems:
         raise FlowLintError("\n".join(problems))
     print(f"{len(paths)} flow file(s) valid: {', '.join(display_path(p) for p in paths)}")
@@ -238,7 +283,9 @@ def _check_labels(flow: _Flow) -> None:
         return
     for key, value in pairs:
         if not isinstance(value, str):
-            flow.fail("labels", f"label '{key}' must be a string: quote it, e.g. {key}: \"{_yaml_scalar(value)}\"")
+            flow.warn(
+                "policy", "labels", f"label '{key}' should be a string: quote it, e.g. {key}: \"{_yaml_scalar(value)}\""
+            )
 
 
 def _yaml_scalar(value: Any) -> str:
@@ -256,7 +303,7 @@ def _collect_inputs(flow: _Flow) -> None:
             flow.fail(where, "must be a mapping with id and type")
             continue
         if "name" in item and "id" not in item:
-            flow.fail(where, "uses 'name', removed in Kestra 1.x; rename it to 'id'")
+            flow.warn("deprecated", where, "uses 'name', deprecated in Kestra 1.x; rename it to 'id'")
             continue
         input_id = item.get("id")
         if not isinstance(input_id, str) or not INPUT_ID_PATTERN.match(input_id):
@@ -272,7 +319,7 @@ def _collect_inputs(flow: _Flow) -> None:
 def _check_input(flow: _Flow, where: str, item: dict[str, Any]) -> None:
     input_type = item.get("type")
     if input_type in kp.DEPRECATED_INPUT_TYPES:
-        flow.fail(where, f"type {input_type} is deprecated; use {kp.DEPRECATED_INPUT_TYPES[input_type]}")
+        flow.warn("deprecated", where, f"type {input_type} is deprecated; use {kp.DEPRECATED_INPUT_TYPES[input_type]}")
         return
     if input_type not in kp.INPUT_TYPES:
         flow.fail(
@@ -283,18 +330,18 @@ def _check_input(flow: _Flow, where: str, item: dict[str, Any]) -> None:
     if input_type in ("SELECT", "MULTISELECT"):
         values = item.get("values")
         if values is None and "expression" not in item:
-            flow.fail(where, f"a {input_type} input needs 'values' (the choices)")
+            flow.warn("runtime", where, f"a {input_type} input needs 'values' (the choices)")
             return
         if values is not None:
             if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
-                flow.fail(where, "'values' must be a non-empty list of strings (quote numbers: \"2019\")")
+                flow.warn("runtime", where, "'values' must be a non-empty list of strings (quote numbers: \"2019\")")
                 return
             if len(set(values)) != len(values):
-                flow.fail(where, "'values' lists a choice twice")
+                flow.warn("runtime", where, "'values' lists a choice twice")
             chosen = defaults if isinstance(defaults, list) else [] if defaults is None else [defaults]
             for value in chosen:
                 if not (isinstance(value, str) and pebble.has_template(value)) and value not in values:
-                    flow.fail(where, f"default {value!r} is not one of its values {values}")
+                    flow.warn("runtime", where, f"default {value!r} is not one of its values {values}")
     if input_type == "ARRAY" and "itemType" not in item:
         flow.fail(where, "an ARRAY input needs 'itemType' (e.g. STRING)")
     if "required" in item and not isinstance(item["required"], bool):
@@ -317,7 +364,9 @@ def _collect_plugin_defaults(flow: _Flow) -> None:
             continue
         type_ = entry["type"]
         if not any(t == type_ or t.startswith(type_ + ".") for t in kp.PLUGINS):
-            flow.fail(where, f"type '{type_}' matches no allowed plugin type, so these defaults would apply to nothing")
+            flow.warn(
+                "runtime", where, f"type '{type_}' matches no known plugin type, so these defaults apply to nothing"
+            )
         flow.defaults.append((type_, entry["values"]))
 
 
@@ -378,7 +427,7 @@ def _check_task(flow: _Flow, task: _Task) -> None:
         flow.fail(where, "missing 'type'")
         return
     if task.spec is None or task.spec.kind != "task":
-        flow.fail(where, _unknown_type(type_, "task"))
+        _unknown_type(flow, where, type_, "task")
         return
     present = set(task.node)
     for default_type, values in flow.defaults:
@@ -412,15 +461,23 @@ def _check_known_properties(
             )
 
 
-def _unknown_type(type_: str, kind: str) -> str:
+def _unknown_type(flow: _Flow, where: str, type_: str, kind: str) -> None:
+    """Kestra 1.x still accepts the old aliases (it says so as a deprecation); any other unknown type it rejects."""
     if type_ in kp.ALIASES:
-        return f"type {type_} is a deprecated alias; use {kp.ALIASES[type_]}"
-    if type_.startswith(kp.DEPRECATED_PREFIXES):
-        return f"type {type_} is a deprecated alias (io.kestra.core.*); use the io.kestra.plugin.core.* name"
-    spec = kp.PLUGINS.get(type_)
-    if spec is not None:
-        return f"type {type_} is a {spec.kind}, not a {kind}"
-    return f"type {type_} is not in the allowlist of Kestra 1.x plugins (stacks/kestra_plugins.py); check the spelling"
+        flow.warn("deprecated", where, f"type {type_} is a deprecated alias; use {kp.ALIASES[type_]}")
+    elif type_.startswith(kp.DEPRECATED_PREFIXES):
+        flow.warn(
+            "deprecated",
+            where,
+            f"type {type_} is a deprecated alias (io.kestra.core.*); use the io.kestra.plugin.core.* name",
+        )
+    elif (spec := kp.PLUGINS.get(type_)) is not None:
+        flow.fail(where, f"type {type_} is a {spec.kind}, not a {kind}")
+    else:
+        flow.fail(
+            where,
+            f"type {type_} is not a Kestra 1.x plugin type we know (stacks/kestra_plugins.py); check the spelling",
+        )
 
 
 def _check_container(flow: _Flow, where: str, task: _Task) -> None:
@@ -436,7 +493,9 @@ def _check_container(flow: _Flow, where: str, task: _Task) -> None:
     image = task.node.get("containerImage")
     if image is None:
         if task.spec and task.spec.container and runner_type != "io.kestra.plugin.core.runner.Process":
-            flow.fail(where, "set containerImage to a pinned image (the plugin's default image is a moving tag)")
+            flow.warn(
+                "policy", where, "set containerImage to a pinned image (the plugin's default image is a moving tag)"
+            )
         return
     if not isinstance(image, str) or pebble.has_template(image):
         return
@@ -444,7 +503,11 @@ def _check_container(flow: _Flow, where: str, task: _Task) -> None:
     if "@sha256:" in image:
         return
     if not tag or tag == "latest" or not any(ch.isdigit() for ch in tag):
-        flow.fail(where, f"containerImage '{image}' is not pinned; use a versioned tag such as {name or image}:1.2.3")
+        flow.warn(
+            "policy",
+            where,
+            f"containerImage '{image}' is not pinned; use a versioned tag such as {name or image}:1.2.3",
+        )
 
 
 def _check_concurrency(flow: _Flow) -> None:
@@ -496,7 +559,7 @@ def _check_triggers(flow: _Flow, triggers: Any) -> None:
         type_ = trigger.get("type")
         spec = kp.PLUGINS.get(type_) if isinstance(type_, str) else None
         if spec is None or spec.kind != "trigger":
-            flow.fail(where, _unknown_type(str(type_), "trigger"))
+            _unknown_type(flow, where, str(type_), "trigger")
             continue
         missing = sorted(spec.required - set(trigger))
         if missing:
@@ -518,7 +581,8 @@ def _check_schedule(flow: _Flow, where: str, trigger: dict[str, Any]) -> None:
         flow.fail(where, f"cron {cron!r} is invalid: {problem}")
     zone = trigger.get("timezone")
     if zone is None and _depends_on_zone(cron):
-        flow.fail(
+        flow.warn(
+            "policy",
             where,
             "set an explicit timezone (e.g. timezone: America/New_York); otherwise the schedule and "
             "its backfills follow the server's zone",
@@ -579,12 +643,12 @@ def cron_problem(cron: Any, *, with_seconds: bool = False) -> str | None:
 def _check_trigger_inputs(flow: _Flow, where: str, trigger: dict[str, Any]) -> None:
     given = trigger.get("inputs") or {}
     if not isinstance(given, dict):
-        flow.fail(where, "'inputs' must be a mapping of input id: value")
+        flow.warn("runtime", where, "'inputs' must be a mapping of input id: value")
         return
     for key, value in given.items():
         spec = flow.inputs.get(key)
         if spec is None:
-            flow.fail(where, f"passes input '{key}', which the flow does not declare")
+            flow.warn("runtime", where, f"passes input '{key}', which the flow does not declare")
             continue
         values = spec.get("values")
         if (
@@ -593,12 +657,12 @@ def _check_trigger_inputs(flow: _Flow, where: str, trigger: dict[str, Any]) -> N
             and not pebble.has_template(value)
             and value not in values
         ):
-            flow.fail(where, f"input '{key}' = {value!r} is not one of {values}")
+            flow.warn("runtime", where, f"input '{key}' = {value!r} is not one of {values}")
     if trigger.get("type") != "io.kestra.plugin.core.trigger.Schedule":
         return
     for input_id, spec in flow.inputs.items():
         if spec.get("required", True) and "defaults" not in spec and input_id not in given:
-            flow.fail(where, f"required input '{input_id}' has no default and the schedule does not pass it")
+            flow.warn("runtime", where, f"required input '{input_id}' has no default and the schedule does not pass it")
 
 
 # ---- Pebble ---------------------------------------------------------------------------------------
@@ -629,11 +693,11 @@ def _check_templates(flow: _Flow, where: str, value: Any, *, scope: _Scope) -> N
         try:
             template = pebble.parse_template(text)
         except pebble.PebbleError as error:
-            flow.fail(place, f"Pebble syntax error: {error}")
+            flow.warn("runtime", place, f"Pebble syntax error: {error}")
             continue
         for expression, bound in template.expressions():
             for problem in _references(expression, bound, scope):
-                flow.fail(place, problem)
+                flow.warn("policy" if "trigger.date" in problem else "runtime", place, problem)
 
 
 def _children(node: pebble.Node) -> Iterator[pebble.Node]:

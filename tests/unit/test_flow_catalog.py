@@ -92,11 +92,16 @@ def test_a_bad_flow_stops_synth_of_the_local_stack(tmp_path: Path) -> None:
 
 
 def test_synth_also_runs_the_full_flow_validator(tmp_path: Path) -> None:
-    """Structurally fine, but Kestra 1.x would reject the task type: synth must stop too."""
-    write(tmp_path, "old_alias.yaml", GOOD.format(id="old_alias").replace("plugin.core.log.Log", "core.tasks.log.Log"))
+    """Structurally fine, but Kestra 1.x rejects the misspelt task type: synth must stop too."""
+    write(tmp_path, "typo.yaml", GOOD.format(id="typo").replace("plugin.core.log.Log", "plugin.core.log.Logg"))
     with pytest.raises(FlowCatalogError) as caught:
         load_flow_catalog(tmp_path)
-    assert str(caught.value).endswith(
-        "old_alias.yaml: task 'hello': type io.kestra.core.tasks.log.Log is a deprecated alias; "
-        "use io.kestra.plugin.core.log.Log"
+    assert "typo.yaml: task 'hello': type io.kestra.plugin.core.log.Logg is not a Kestra 1.x plugin type" in str(
+        caught.value
     )
+
+
+def test_a_warning_never_stops_synth(tmp_path: Path) -> None:
+    """Kestra saves a flow with a deprecated alias (tests/flows/test_kestra_judge.py): so does synth."""
+    write(tmp_path, "old_alias.yaml", GOOD.format(id="old_alias").replace("plugin.core.log.Log", "core.tasks.log.Log"))
+    assert [flow.flow_id for flow in load_flow_catalog(tmp_path)] == ["old_alias"]
