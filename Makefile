@@ -19,7 +19,7 @@ CDKTF := npx --no-install cdktf
 LOCAL_ENV := set -a && . ./.secrets/local.env && set +a &&
 
 .PHONY: help setup synth synth-local test lint format doctor deploy-local destroy-local deploy-gcp destroy-gcp \
-	snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows
+	snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows kestra-table kestra-properties
 
 help: ## List the targets with a one-line description
 	@if [ -t 1 ]; then bold=$$'\033[1m' plain=$$'\033[0m'; else bold= plain=; fi; \
@@ -65,8 +65,9 @@ synth: setup ## Synthesize both stacks into cdktf.out/ (gcp needs a project: GCP
 synth-local: setup ## Synthesize only the local stack (fast: the google provider is not loaded)
 	ZOOMCAMP_STACKS=local $(CDKTF) synth
 
-test: setup tools/checkov/.venv/.synced tools/dbt/.venv/.synced ## Run the whole test suite (unit, flows, integration on real PostgreSQL)
+test: setup tools/checkov/.venv/.synced tools/dbt/.venv/.synced ## Run the whole test suite (unit, flows judged by Kestra, integration on real PostgreSQL)
 	bash scripts/ensure_test_tools.sh
+	bash scripts/ensure_kestra.sh >/dev/null
 	$(PY) -m pytest
 
 lint: setup ## Ruff lint and format check
@@ -115,8 +116,14 @@ bench: setup ## Time loading months into a growing PostgreSQL table: plain COPY,
 	bash scripts/ensure_test_tools.sh
 	$(PY) benchmarks/bench_load.py --rows $(ROWS) --months $(MONTHS)
 
-check-flows: setup ## Validate flows/*.yaml offline: plugin types, required properties, inputs, triggers, Pebble
+check-flows: setup ## Validate flows/*.yaml offline: errors are what Kestra rejects; warnings (policy, runtime) never block
 	$(PY) -m stacks.flow_lint
+
+kestra-table: setup ## Ask Kestra itself about every broken fixture and print its verdict beside flow_lint's
+	@$(PY) tests/kestra_judge.py table
+
+kestra-properties: setup ## Rewrite stacks/kestra_core_properties.json from Kestra's own answer (review the diff!)
+	$(PY) tests/kestra_judge.py properties
 
 clean: ## Remove generated output (keeps .secrets/ and Terraform state)
 	rm -rf cdktf.out .pytest_cache .ruff_cache
