@@ -373,7 +373,7 @@ class _EnvReader:
             self._fail(
                 name,
                 value,
-                "must be a pinned Kestra release such as kestra/kestra:v1.3.14 (never latest or develop)",
+                "must be a pinned Kestra release such as kestra/kestra:v1.3.31 (never latest or develop)",
             )
             return default
         pinned = _KESTRA_IMAGE.match(default)

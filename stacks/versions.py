@@ -3,9 +3,14 @@
 The Kestra image and the Kestra Terraform provider are released as a pair: provider 1.3.x
 speaks the API of Kestra 1.3, provider 2.x targets Kestra 2 and breaks on 1.3. Keep the two
 on the same minor; tests/unit/test_versions.py fails when they drift apart.
+
+The tests ask Kestra itself, resolved from Maven Central at exactly KESTRA_VERSION
+(tools/kestra/pom.xml, kept equal by tests/unit/test_versions.py). That is why this is 1.3.31:
+Maven Central serves Kestra's modules for some 1.3 patches only (not 1.3.14, the earlier pin),
+and 1.3.31 is the newest for which every module the tests need resolves.
 """
 
-KESTRA_VERSION = "1.3.14"
+KESTRA_VERSION = "1.3.31"
 KESTRA_IMAGE = f"kestra/kestra:v{KESTRA_VERSION}"
 KESTRA_PROVIDER_SOURCE = "kestra-io/kestra"
 KESTRA_PROVIDER_VERSION = "~> 1.3.0"

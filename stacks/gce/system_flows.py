@@ -48,7 +48,7 @@ def _dump(document: Mapping[str, Any]) -> str:
 def git_sync_flow(source: GitSource, target_namespace: str) -> SystemFlow:
     # No Kestra API credentials on these tasks: in Kestra 1.3 the git plugin writes flows and
     # namespace files in-process (Kestra's 2.0 migration guide: "In 1.3, these calls were
-    # unauthenticated"). Assumed for the pinned 1.3.14, not verified on a server: the git plugin
+    # unauthenticated"). Assumed for the pinned 1.3.31, not verified on a server: the git plugin
     # bundled with 1.3.16 called the API and got 401 (kestra-io/kestra#15998), and 2.0 needs
     # `kestra.tasks.sdk.authentication`. Re-check both before moving the pin.
     common = {"url": source.url, "branch": source.branch, "dryRun": False}

@@ -92,7 +92,7 @@ def install_stubs(bin_dir: Path) -> None:
 def vm_config() -> cloud_init.VmKestraConfig:
     return cloud_init.VmKestraConfig(
         project_id="zoomcamp-test-project",
-        kestra_image="kestra/kestra:v1.3.14",
+        kestra_image="kestra/kestra:v1.3.31",
         postgres_image="postgres:17.6",
         kestra_username="admin@example.com",
         namespace="zoomcamp",
