@@ -9,6 +9,7 @@ naming the file and the fix.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,13 @@ from stacks.flow_lint import lint_flow_text
 from stacks.settings import KESTRA_ID_MAX_LENGTH, KESTRA_ID_PATTERN, KESTRA_NAMESPACE_PATTERN
 
 FLOW_SUFFIXES = (".yaml", ".yml")
+READ_ONLY_LABEL = "system.readOnly"
+# One label line `system.readOnly: "true"` (quotes optional, a trailing comment allowed).
+_READ_ONLY_LINE = re.compile(
+    r"""^[ \t]+["']?system\.readOnly["']?[ \t]*:[ \t]*["']?true["']?[ \t]*(?:#.*)?(?:\r?\n|\Z)""",
+    re.MULTILINE,
+)
+_EMPTY_LABELS = re.compile(r"^labels:[ \t]*(?:#.*)?(?:\r?\n|\Z)", re.MULTILINE)
 
 
 class FlowCatalogError(BundleError):
@@ -37,6 +45,29 @@ class FlowFile:
     @property
     def key(self) -> str:
         return f"{self.namespace}/{self.flow_id}"
+
+    @property
+    def editable_content(self) -> str:
+        """The file's text without its `system.readOnly: "true"` label, for the local stack.
+
+        The label turns Kestra's editor off, which is right where Git is the truth (the GCE
+        stack syncs these files from Git) and wrong on a learner's laptop, where the course's
+        exercises are edits in the UI. The text is edited line by line so comments and layout
+        stay as written; the result is re-parsed and must equal the file minus that one label.
+        """
+        labels = self.document.get("labels")
+        if not isinstance(labels, dict) or READ_ONLY_LABEL not in labels:
+            return self.content
+        text = _READ_ONLY_LINE.sub("", self.content, count=1)
+        remaining = {k: v for k, v in labels.items() if k != READ_ONLY_LABEL}
+        if not remaining:
+            text = _EMPTY_LABELS.sub("", text, count=1)
+        expected = {k: v for k, v in self.document.items() if k != "labels"}
+        if remaining:
+            expected["labels"] = remaining
+        if yaml.safe_load(text) != expected:
+            raise _fail(self.path, f'write the label on its own line as {READ_ONLY_LABEL}: "true" under labels:')
+        return text
 
     @property
     def construct_id(self) -> str:

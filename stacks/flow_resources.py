@@ -17,6 +17,8 @@ from stacks.kestra import KestraFlow, KestraFlowProps, KestraKv, KestraKvProps
 
 
 class KestraFlows(Construct):
+    """The local stack's flows, editable in the UI (see FlowFile.editable_content)."""
+
     def __init__(
         self,
         scope: Construct,
@@ -30,7 +32,7 @@ class KestraFlows(Construct):
             flow.key: KestraFlow(
                 self,
                 flow.construct_id,
-                KestraFlowProps(namespace=flow.namespace, flow_id=flow.flow_id, content=flow.content),
+                KestraFlowProps(namespace=flow.namespace, flow_id=flow.flow_id, content=flow.editable_content),
                 depends_on=depends_on,
             )
             for flow in flows

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from cdktf import Testing as CdktfTesting
+from synth import resources
 
 from stacks.app import build_app
-from stacks.flow_catalog import FlowCatalogError, load_flow_catalog
+from stacks.flow_catalog import READ_ONLY_LABEL, FlowCatalogError, load_flow_catalog, parse_flow_file
 from stacks.settings import PROJECT_ROOT, Settings
 
 GOOD = (
@@ -105,3 +108,41 @@ def test_a_warning_never_stops_synth(tmp_path: Path) -> None:
     """Kestra saves a flow with a deprecated alias (tests/flows/test_kestra_judge.py): so does synth."""
     write(tmp_path, "old_alias.yaml", GOOD.format(id="old_alias").replace("plugin.core.log.Log", "core.tasks.log.Log"))
     assert [flow.flow_id for flow in load_flow_catalog(tmp_path)] == ["old_alias"]
+
+
+def test_every_flow_file_is_read_only_where_git_is_the_truth() -> None:
+    """The GCE stack syncs the files as they are: each carries the label that turns the editor off."""
+    for flow in load_flow_catalog(PROJECT_ROOT / "flows"):
+        assert flow.document.get("labels", {}).get(READ_ONLY_LABEL) == "true", flow.path.name
+
+
+def test_the_local_stack_ships_editable_flows(local_synth: dict[str, Any]) -> None:
+    """The course's exercises are UI edits: no flow deployed locally carries system.readOnly."""
+    contents = [flow["content"] for flow in resources(local_synth, "kestra_flow").values()]
+    assert len(contents) == len(load_flow_catalog(PROJECT_ROOT / "flows"))
+    for content in contents:
+        assert READ_ONLY_LABEL not in yaml.safe_load(content).get("labels", {}), content[:80]
+
+
+@pytest.mark.parametrize(
+    ("labels", "left"),
+    [
+        ('labels:\n  system.readOnly: "true"\n', None),
+        ("labels:\n  owner: me\n  system.readOnly: 'true'  # Git is the truth\n", {"owner": "me"}),
+    ],
+)
+def test_editable_content_drops_only_the_read_only_label(tmp_path: Path, labels: str, left: Any) -> None:
+    text = GOOD.format(id="editable").replace("tasks:", labels + "tasks:", 1)
+    flow = parse_flow_file(write(tmp_path, "editable.yaml", text))
+    edited = yaml.safe_load(flow.editable_content)
+    assert edited.get("labels") == left
+    assert {k: v for k, v in edited.items() if k != "labels"} == {
+        k: v for k, v in flow.document.items() if k != "labels"
+    }
+
+
+def test_a_read_only_label_that_cannot_be_removed_line_by_line_is_reported(tmp_path: Path) -> None:
+    text = GOOD.format(id="inline").replace("tasks:", 'labels: {system.readOnly: "true"}\ntasks:', 1)
+    flow = parse_flow_file(write(tmp_path, "inline.yaml", text))
+    with pytest.raises(FlowCatalogError, match=r"inline\.yaml: write the label on its own line"):
+        _ = flow.editable_content
