@@ -48,7 +48,7 @@ if [ "$(cat "$kestra_dir/.stamp" 2>/dev/null)" != "$stamp_key" ]; then
   kestra_version=$(sed -nE 's#.*<kestra.version>([^<]+)</kestra.version>.*#\1#p' "$kestra_dir/pom.xml")
   ecj_version=$(sed -nE 's#.*<ecj.version>([^<]+)</ecj.version>.*#\1#p' "$kestra_dir/pom.xml")
   say "Resolving Kestra $kestra_version from Maven Central into $kestra_dir/lib"
-  rm -rf "$kestra_dir/lib" "$kestra_dir/compiler" "$kestra_dir/classes"
+  rm -rf "${kestra_dir:?}/lib" "${kestra_dir:?}/compiler" "${kestra_dir:?}/classes"
   log=$(mktemp)
   mvn -B -Dstyle.color=never -f "$kestra_dir/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
     -DoutputDirectory="$PWD/$kestra_dir/lib" >"$log" 2>&1 \
