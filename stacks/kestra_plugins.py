@@ -262,6 +262,11 @@ def is_core(type_: str) -> bool:
     return type_.startswith(CORE_PREFIX)
 
 
+def core_types() -> dict[str, Kind]:
+    """The core tasks and triggers whose properties Kestra reports (runners are reached only via plugins)."""
+    return {t: s.kind for t, s in PLUGINS.items() if is_core(t) and s.kind != "runner"}
+
+
 def _with_kestra_properties(plugins: dict[str, PluginSpec]) -> dict[str, PluginSpec]:
     """Core types take the exact property set Kestra reported (see the module docstring)."""
     known = json.loads(CORE_PROPERTIES_FILE.read_text(encoding="utf-8"))["properties"]

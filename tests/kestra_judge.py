@@ -186,8 +186,7 @@ def _write_core_properties() -> None:
     """`make kestra-properties`: rewrite stacks/kestra_core_properties.json from Kestra itself."""
     from stacks import kestra_plugins
 
-    wanted = {t: s.kind for t, s in kestra_plugins.PLUGINS.items() if kestra_plugins.is_core(t) and s.kind != "runner"}
-    data = {"kestra_version": pinned_kestra_version(), "properties": core_properties(wanted)}
+    data = {"kestra_version": pinned_kestra_version(), "properties": core_properties(kestra_plugins.core_types())}
     kestra_plugins.CORE_PROPERTIES_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     print(f"{kestra_plugins.CORE_PROPERTIES_FILE.relative_to(ROOT)}: {len(data['properties'])} core types from Kestra")
 
