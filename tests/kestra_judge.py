@@ -22,6 +22,7 @@ import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from xml.etree import ElementTree
 
 ROOT = Path(__file__).resolve().parent.parent
 KESTRA_DIR = ROOT / "tools" / "kestra"
@@ -41,6 +42,7 @@ UNSERVED_PLUGINS = {
     "io.kestra.plugin.ai.": "io.kestra.plugin:plugin-ai",
 }
 _INVALID_TYPE = "Validation error: Invalid type: "
+_POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
 
 class KestraUnavailable(RuntimeError):
@@ -66,16 +68,21 @@ class KestraVerdict:
         type_ = self.error.removeprefix(_INVALID_TYPE).strip()
         return next((artifact for prefix, artifact in UNSERVED_PLUGINS.items() if type_.startswith(prefix)), None)
 
+    def agrees_with(self, lint_errors: list[str]) -> bool:
+        """flow_lint agrees when it has errors exactly for the flows Kestra rejects."""
+        return self.accepted != bool(lint_errors)
+
     @property
     def first_line(self) -> str:
         return (self.error or "").strip().splitlines()[0] if self.error else "accepted"
 
 
 def pinned_kestra_version() -> str:
-    """The Kestra version tools/kestra/pom.xml resolves (one property, read without a parser)."""
-    text = POM.read_text(encoding="utf-8")
-    start = text.index("<kestra.version>") + len("<kestra.version>")
-    return text[start : text.index("</kestra.version>", start)].strip()
+    """The Kestra version tools/kestra/pom.xml resolves (its `kestra.version` property)."""
+    version = ElementTree.parse(POM).findtext("m:properties/m:kestra.version", namespaces=_POM_NS)
+    if not version:
+        raise KestraUnavailable(f"{POM.relative_to(ROOT)} has no <kestra.version> property")
+    return version.strip()
 
 
 @cache
@@ -141,28 +148,38 @@ def _probe_flow(type_: str, kind: str) -> str:
     return f"id: probe\nnamespace: zoomcamp\ntasks:\n{log}triggers:\n{probe}"
 
 
-def core_properties(types: dict[str, str]) -> dict[str, list[str]]:
-    """Every property Kestra accepts on each core type ({type: "task"|"trigger"}), read from
-    Kestra's own "Unrecognized field ... (N known properties: ...)" answer to a probe flow."""
-    with tempfile.TemporaryDirectory(prefix="kestra-probe-") as folder:
-        paths = {}
-        for index, (type_, kind) in enumerate(sorted(types.items())):
-            path = Path(folder) / f"probe_{index}.yaml"
-            path.write_text(_probe_flow(type_, kind), encoding="utf-8")
-            paths[path] = type_
-        verdicts = judge(list(paths))
+def write_probes(types: dict[str, str], folder: Path) -> dict[Path, str]:
+    """One probe flow file per core type ({type: "task"|"trigger"}) in `folder`: {path: type}."""
+    probes = {}
+    for index, (type_, kind) in enumerate(sorted(types.items())):
+        path = folder / f"probe_{index}.yaml"
+        path.write_text(_probe_flow(type_, kind), encoding="utf-8")
+        probes[path] = type_
+    return probes
+
+
+def properties_from(verdicts: dict[Path, KestraVerdict], probes: dict[Path, str]) -> dict[str, list[str]]:
+    """Every property Kestra accepts on each probed type, read from its own
+    "Unrecognized field ... (N known properties: ...)" answer to the probe flow."""
     known: dict[str, list[str]] = {}
-    for path, type_ in paths.items():
-        match = _KNOWN.search(verdicts[path].error or "")
-        if match is None or _PROBE_PROPERTY not in (verdicts[path].error or ""):
+    for path, type_ in probes.items():
+        error = verdicts[path].error or ""
+        match = _KNOWN.search(error)
+        if match is None or _PROBE_PROPERTY not in error:
             raise KestraUnavailable(f"Kestra did not list the properties of {type_}: {verdicts[path].first_line}")
         known[type_] = sorted(re.findall(r'"([^"]+)"', match.group(1)))
     return known
 
 
+def core_properties(types: dict[str, str]) -> dict[str, list[str]]:
+    """Every property Kestra accepts on each core type, in one JVM of its own."""
+    with tempfile.TemporaryDirectory(prefix="kestra-probe-") as folder:
+        probes = write_probes(types, Path(folder))
+        return properties_from(judge(list(probes)), probes)
+
+
 def disagreements_table(fixtures: list[Path]) -> tuple[str, int]:
     """Kestra's verdict beside flow_lint's for each fixture; returns the table and the disagreement count."""
-    sys.path.insert(0, str(ROOT))
     from stacks import flow_lint
 
     verdicts = judge(fixtures)
@@ -176,7 +193,7 @@ def disagreements_table(fixtures: list[Path]) -> tuple[str, int]:
             kestra, agree = f"cannot judge ({unjudged} not served)", "n/a"
         else:
             kestra = "accepts" if verdict.accepted else "rejects"
-            agree = "yes" if verdict.accepted != bool(report.errors) else "**NO**"
+            agree = "yes" if verdict.agrees_with(report.errors) else "**NO**"
             count += agree != "yes"
         rows.append(f"| {path.stem} | {kestra} | {lint} | {agree} |")
     return "\n".join(rows), count
