@@ -1,13 +1,17 @@
 """Local passwords: generated once, kept in a git-ignored file, handed to Terraform as variables.
 
 The synthesized Terraform never contains a password: the stacks declare sensitive
-variables, and `make deploy-local` exports them from `.secrets/local.env` (mode 0600).
+variables. Their values live in `.secrets/local.env` (mode 0600), created on the first synth.
+Every synth of the local stack also writes them, for exactly the variables it declares, into
+`credentials.auto.tfvars.json` (mode 0600) beside the stack's `cdk.tf.json`: Terraform loads
+that file by itself, so a plain `cdktf deploy local` / `diff` / `destroy` needs nothing set.
 A learner who sets KESTRA_PASSWORD keeps their own; everything else is random, so no two
 installations share a default password (the course's `k3str4` lives on in many laptops).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import string
@@ -19,6 +23,8 @@ from stacks.errors import BundleError, run_cli
 from stacks.settings import PROJECT_ROOT, Settings, kestra_password_problem
 
 CREDENTIALS_FILE = PROJECT_ROOT / ".secrets" / "local.env"
+# Terraform loads *.auto.tfvars.json from its working directory (the stack's synth folder).
+STACK_TFVARS_NAME = "credentials.auto.tfvars.json"
 
 # Terraform variable name -> what it protects (the description shown by `terraform plan`).
 VARIABLES: dict[str, str] = {
@@ -68,6 +74,26 @@ def ensure_credentials(env: Mapping[str, str], path: Path = CREDENTIALS_FILE) ->
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     return path, True
+
+
+def write_stack_tfvars(stack_dir: Path, env: Mapping[str, str], path: Path = CREDENTIALS_FILE) -> Path:
+    """Hand the local stack's password variables to Terraform in its own folder (see the docstring).
+
+    Only the variables the synthesized stack declares are written (Terraform warns about others);
+    KESTRA_PASSWORD, when set, wins over the file's kestra_password.
+    """
+    ensure_credentials(env, path)
+    values = read_credentials(path)
+    chosen = Settings.from_env(env).kestra.password
+    if chosen:
+        values["kestra_password"] = chosen
+    declared = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8")).get("variable", {})
+    target = stack_dir / STACK_TFVARS_NAME
+    target.unlink(missing_ok=True)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump({name: values[name] for name in declared if name in values}, handle, indent=2)
+    return target
 
 
 def _main(argv: list[str]) -> int:

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from stacks.flow_catalog import load_flow_catalog
+from stacks.local_credentials import STACK_TFVARS_NAME
 from stacks.settings import PROJECT_ROOT
 
 
@@ -39,3 +40,10 @@ def test_npx_cdktf_synth_writes_both_stacks(tmp_path: Path) -> None:
     assert flow_ids == {flow.flow_id for flow in load_flow_catalog(PROJECT_ROOT / "flows")}
     assert len(local["resource"]["docker_container"]) == 3
     assert "google" in gcp["provider"]
+    # A plain `cdktf deploy local` finds its passwords: Terraform loads this file from the stack folder.
+    tfvars = tmp_path / "out" / "stacks" / "local" / STACK_TFVARS_NAME
+    assert tfvars.stat().st_mode & 0o777 == 0o600
+    passwords = json.loads(tfvars.read_text())
+    assert set(passwords) == set(local["variable"])
+    synthesized = (tmp_path / "out" / "stacks" / "local" / "cdk.tf.json").read_text()
+    assert not any(password in synthesized for password in passwords.values())

@@ -93,3 +93,39 @@ def test_terraform_init_accepts_the_configuration(stack: str, request: pytest.Fi
     output = init.stdout + init.stderr
     assert CONFIG_ERROR not in output, output
     assert "Initializing provider plugins" in output, output  # got as far as installing providers
+
+
+def test_a_plain_terraform_run_finds_the_passwords_written_beside_the_stack(
+    local_synth: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `cdktf deploy local` runs: terraform in the stack folder with no TF_VAR_* set."""
+    from stacks.local_credentials import STACK_TFVARS_NAME, read_credentials, write_stack_tfvars
+
+    for name in [k for k in os.environ if k.startswith("TF_VAR_") or k == "KESTRA_PASSWORD"]:
+        monkeypatch.delenv(name)
+    variables = local_synth["variable"]
+    stack_dir = variables_only(variables, tmp_path / "stack")
+    (stack_dir / "main.tf.json").rename(stack_dir / "cdk.tf.json")
+    credentials = tmp_path / "secrets" / "local.env"
+    tfvars = write_stack_tfvars(stack_dir, os.environ, credentials)
+    assert tfvars == stack_dir / STACK_TFVARS_NAME and tfvars.stat().st_mode & 0o777 == 0o600
+    written = json.loads(tfvars.read_text())
+    assert set(written) == set(variables)
+    assert written == {name: read_credentials(credentials)[name] for name in variables}
+    assert terraform(stack_dir, "init").returncode == 0
+    plan = terraform(stack_dir, "plan")  # monkeypatch removed every TF_VAR_* from the environment
+    assert plan.returncode == 0, plan.stderr
+    assert "Plan: 1 to add" in plan.stdout
+
+
+def test_a_chosen_kestra_password_wins_over_the_generated_one(local_synth: Any, tmp_path: Path) -> None:
+    from stacks.local_credentials import write_stack_tfvars
+
+    stack_dir = tmp_path / "stack"
+    stack_dir.mkdir()
+    (stack_dir / "cdk.tf.json").write_text(json.dumps({"variable": local_synth["variable"]}))
+    credentials = tmp_path / "secrets" / "local.env"
+    write_stack_tfvars(stack_dir, {}, credentials)  # the file is made with random passwords first
+    env = {"KESTRA_PASSWORD": "MyOwnPassw0rd"}
+    written = json.loads(write_stack_tfvars(stack_dir, env, credentials).read_text())
+    assert written["kestra_password"] == "MyOwnPassw0rd"
