@@ -71,14 +71,21 @@ def bigquery_dataset_problem(name: str) -> str | None:
 
 
 def kestra_password_problem(password: str) -> str | None:
-    """Kestra 1.x refuses to start with a weak basic-auth password; say why before it does."""
-    if len(password) < 8:
-        return "must be at least 8 characters"
-    if not re.search(r"[A-Z]", password):
-        return "must contain an upper-case letter"
-    if not re.search(r"[0-9]", password):
-        return "must contain a digit"
-    return None
+    """Kestra 1.x refuses to start with a weak basic-auth password; say why before it does,
+    every broken rule in one message (not one rule per try)."""
+    broken = [
+        rule
+        for rule, ok in (
+            ("be at least 8 characters", len(password) >= 8),
+            ("contain an upper-case letter", re.search(r"[A-Z]", password) is not None),
+            ("contain a digit", re.search(r"[0-9]", password) is not None),
+        )
+        if not ok
+    ]
+    if not broken:
+        return None
+    listed = broken[0] if len(broken) == 1 else ", ".join(broken[:-1]) + " and " + broken[-1]
+    return f"must {listed}"
 
 
 @dataclass(frozen=True)

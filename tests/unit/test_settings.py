@@ -60,6 +60,10 @@ BAD_INPUTS = [
     ({"KESTRA_PASSWORD": "Sh0rt"}, "KESTRA_PASSWORD must be at least 8 characters"),
     ({"KESTRA_PASSWORD": "alllowercase1"}, "KESTRA_PASSWORD must contain an upper-case letter"),
     ({"KESTRA_PASSWORD": "NoDigitsHere"}, "KESTRA_PASSWORD must contain a digit"),
+    (
+        {"KESTRA_PASSWORD": "abc"},
+        "KESTRA_PASSWORD must be at least 8 characters, contain an upper-case letter and contain a digit",
+    ),
     ({"KESTRA_NAMESPACE": "Zoomcamp"}, "KESTRA_NAMESPACE='Zoomcamp' must be lower-case letters"),
     ({"KESTRA_NAMESPACE": "-zoomcamp"}, "KESTRA_NAMESPACE='-zoomcamp' must be lower-case letters"),
     ({"KESTRA_IMAGE": "kestra/kestra:latest"}, "KESTRA_IMAGE='kestra/kestra:latest' must be a pinned Kestra release"),
