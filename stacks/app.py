@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 from cdktf import App
 
 from stacks.dbt_project import load_dbt_project
@@ -21,7 +19,8 @@ def build_app(settings: Settings, app: App | None = None) -> App:
     if "gcp" in settings.stacks:
         skipped = None if settings.stacks_chosen else gcp_unavailable(settings)
         if skipped:
-            print(f"note: gcp stack not built: {skipped}", file=sys.stderr)
+            # stdout: cdktf shows the app's stdout as plain text, its stderr as "[ERROR]".
+            print(f"note: gcp stack not built: {skipped}")
         else:
             from stacks.gcp import GcpStack
 

@@ -34,6 +34,7 @@ def test_npx_cdktf_synth_writes_both_stacks(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "end-of-life" not in result.stdout + result.stderr, "the jsii Node banner leaked"
+    assert "[ERROR]" not in result.stdout + result.stderr, "a clean synth reports no error"
     local = json.loads((tmp_path / "out" / "stacks" / "local" / "cdk.tf.json").read_text())
     gcp = json.loads((tmp_path / "out" / "stacks" / "gcp" / "cdk.tf.json").read_text())
     flow_ids = {flow["flow_id"] for flow in local["resource"]["kestra_flow"].values()}
