@@ -87,3 +87,11 @@ def test_a_manual_run_uses_its_start_date_and_fails_clearly() -> None:
     fail = task(document, "check_month")
     assert pebble.truthy(render(fail["condition"], ctx))
     assert render(fail["errorMessage"], ctx).startswith("2026-11 is not published")
+
+
+@pytest.mark.parametrize("name", SCHEDULED)
+def test_the_labels_of_a_scheduled_or_backfilled_run_reach_the_load(name: str) -> None:
+    """A backfill labelled `backfill: true` (as the course does) labels the execution that loads too."""
+    subflow = task(flow(name), "load_month")
+    assert subflow["type"] == "io.kestra.plugin.core.flow.Subflow"
+    assert subflow["inheritLabels"] is True
