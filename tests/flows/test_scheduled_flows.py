@@ -95,3 +95,10 @@ def test_the_labels_of_a_scheduled_or_backfilled_run_reach_the_load(name: str) -
     subflow = task(flow(name), "load_month")
     assert subflow["type"] == "io.kestra.plugin.core.flow.Subflow"
     assert subflow["inheritLabels"] is True
+
+
+@pytest.mark.parametrize(("name", "taxi"), [("02_postgres_taxi", "yellow"), ("06_gcp_taxi", "green")])
+def test_each_load_flow_defaults_to_the_course_s_taxi(name: str, taxi: str) -> None:
+    """What the learner sees preselected in the Execute dialog is what the course's video shows."""
+    (taxi_input,) = [i for i in flow(name)["inputs"] if i["id"] == "taxi"]
+    assert taxi_input["defaults"] == taxi
