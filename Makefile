@@ -19,7 +19,7 @@ CDKTF := npx --no-install cdktf
 LOCAL_ENV := set -a && . ./.secrets/local.env && set +a &&
 
 .PHONY: help setup synth synth-local test lint format doctor deploy-local destroy-local deploy-gcp destroy-gcp \
-	snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows kestra-table kestra-properties
+	snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows kestra-table kestra-properties pull-flows
 
 help: ## List the targets with a one-line description
 	@if [ -t 1 ]; then bold=$$'\033[1m' plain=$$'\033[0m'; else bold= plain=; fi; \
@@ -84,6 +84,9 @@ doctor: setup ## Check this machine can deploy STACK=local|gcp (default local); 
 deploy-local: setup ## Run the doctor, then create or update the local Docker stack (Kestra, PostgreSQL, flows)
 	@$(PY) -m stacks.doctor --stack local
 	@$(PY) -m stacks.deploy local
+
+pull-flows: setup ## Write flows you edited in the local Kestra's UI back into flows/ (before the next deploy-local)
+	@$(PY) -m stacks.pull_flows $(if $(DRY_RUN),--dry-run)
 
 destroy-local: setup ## Remove the local stack but keep its data volumes; ZOOMCAMP_SANDBOX=true removes them too
 	@$(PY) -m stacks.destroy local

@@ -27,7 +27,8 @@ _READ_ONLY_LINE = re.compile(
     r"""^[ \t]+["']?system\.readOnly["']?[ \t]*:[ \t]*["']?true["']?[ \t]*(?:#.*)?(?:\r?\n|\Z)""",
     re.MULTILINE,
 )
-_EMPTY_LABELS = re.compile(r"^labels:[ \t]*(?:#.*)?(?:\r?\n|\Z)", re.MULTILINE)
+# A `labels:` header left empty, with the blank line after it (so pull_flows can put it back as it was).
+_EMPTY_LABELS = re.compile(r"^labels:[ \t]*(?:#.*)?(?:\r?\n|\Z)(?:[ \t]*\r?\n)?", re.MULTILINE)
 
 
 class FlowCatalogError(BundleError):

@@ -1,0 +1,170 @@
+"""Write the flows a learner edited in the local Kestra's UI back into flows/, so no edit is lost.
+
+The local stack ships every file of flows/ without its read-only label (the course's exercises
+are UI edits), and the next `make deploy-local` puts the files' version back. Run this first:
+
+    make pull-flows            # or: python -m stacks.pull_flows [--dry-run]
+
+For each flow of the namespace in the local Kestra (its API, basic auth with the local
+credentials), the source Kestra holds is compared with what the stack deployed from the file.
+A changed flow is written to its file with the `system.readOnly: "true"` label put back (the GCE
+stack's Git sync needs it); a flow created in the UI gets a new file. A flow whose source fails
+the flow checker's errors (what Kestra would reject), or whose id no longer matches its file, is
+reported in one line and its file left untouched. Files are replaced atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import http.client
+import json
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import quote, urlsplit
+
+import yaml
+
+from stacks.errors import BundleError, run_cli
+from stacks.flow_catalog import READ_ONLY_LABEL, FlowFile, load_flow_catalog
+from stacks.flow_lint import lint_flow_text
+from stacks.local_credentials import CREDENTIALS_FILE, read_credentials
+from stacks.settings import Settings
+
+API = "/api/v1/main/flows"
+_TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:", re.MULTILINE)
+# Where a new `labels:` block goes when Kestra's source has none: before the first of these.
+_LABELS_BEFORE = ("inputs", "variables", "checks", "concurrency", "tasks")
+
+
+@dataclass(frozen=True)
+class KestraApi:
+    url: str
+    username: str
+    password: str
+    timeout: float = 10.0
+
+    def get(self, path: str) -> tuple[int, Any]:
+        parts = urlsplit(self.url)
+        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+        connection = http.client.HTTPConnection(parts.hostname or "localhost", parts.port or 80, timeout=self.timeout)
+        try:
+            connection.request("GET", path, headers={"Authorization": f"Basic {token}", "Accept": "application/json"})
+            response = connection.getresponse()
+            body = response.read()
+        except OSError as error:
+            raise BundleError(
+                f"cannot reach Kestra at {self.url} ({error.strerror or type(error).__name__}); "
+                "is the local stack running? (make deploy-local)"
+            ) from None
+        finally:
+            connection.close()
+        if response.status == 401:
+            raise BundleError(f"Kestra at {self.url} refused the login {self.username}; check KESTRA_PASSWORD")
+        return response.status, (json.loads(body) if body else None)
+
+
+def with_read_only_label(source: str) -> str:
+    """Kestra's source with `system.readOnly: "true"` put back, layout kept; checked by re-parsing."""
+    document = yaml.safe_load(source)
+    labels = document.get("labels")
+    if isinstance(labels, dict) and labels.get(READ_ONLY_LABEL) == "true":
+        return source
+    line = f'  {READ_ONLY_LABEL}: "true"\n'
+    header = re.search(r"^labels:[ \t]*\n", source, re.MULTILINE)
+    if isinstance(labels, dict) and header:
+        text = source[: header.end()] + line + source[header.end() :]
+    elif labels is None and "labels" not in document:
+        keys = {m.group(1): m.start() for m in reversed(list(_TOP_LEVEL_KEY.finditer(source)))}
+        at = min((keys[k] for k in _LABELS_BEFORE if k in keys), default=len(source))
+        text = source[:at] + "labels:\n" + line + "\n" + source[at:]
+    else:
+        text = ""
+    expected = {**document, "labels": {**(labels or {}), READ_ONLY_LABEL: "true"}}
+    if not text or yaml.safe_load(text) != expected:
+        raise BundleError("its labels are not a block mapping; write them as `labels:` with one label per line")
+    return text
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+
+
+def _namespace_flow_ids(api: KestraApi, namespace: str) -> list[str]:
+    status, page = api.get(f"{API}/search?namespace={quote(namespace)}&size=1000")
+    if status != 200 or not isinstance(page, dict):
+        raise BundleError(f"Kestra at {api.url} answered HTTP {status} when listing the flows of {namespace}")
+    return sorted(flow["id"] for flow in page.get("results", []) if flow.get("namespace") == namespace)
+
+
+def pull_flows(api: KestraApi, flows_dir: Path, namespace: str, out: TextIO, *, dry_run: bool = False) -> int:
+    """Write changed and new flows of `namespace` into `flows_dir`; the number of flows refused."""
+    files: dict[str, FlowFile] = {f.flow_id: f for f in load_flow_catalog(flows_dir) if f.namespace == namespace}
+    refused = 0
+    for flow_id in sorted(set(files) | set(_namespace_flow_ids(api, namespace))):
+        status, flow = api.get(f"{API}/{quote(namespace)}/{quote(flow_id)}?source=true")
+        existing = files.get(flow_id)
+        path = existing.path if existing else flows_dir / f"{flow_id}.yaml"
+        shown = f"{flows_dir.name}/{path.name}"
+        if status == 404:
+            print(f"  - {shown}: not in Kestra (deploy it with make deploy-local)", file=out)
+            continue
+        if status != 200 or not isinstance(flow, dict) or not isinstance(flow.get("source"), str):
+            raise BundleError(f"Kestra at {api.url} answered HTTP {status} for flow {namespace}.{flow_id}")
+        source: str = flow["source"]
+        if existing is not None and source == existing.editable_content:
+            print(f"  = {shown}: unchanged", file=out)
+            continue
+        problems = lint_flow_text(source, f"{namespace}.{flow_id} in Kestra")
+        try:
+            text = with_read_only_label(source)
+            document = yaml.safe_load(text)
+        except BundleError as error:
+            problems.append(f"{namespace}.{flow_id} in Kestra: {error}")
+            text, document = "", {}
+        if not problems and (document.get("id"), document.get("namespace")) != (flow_id, namespace):
+            problems.append(f"{namespace}.{flow_id} in Kestra: its source says id {document.get('id')!r}")
+        if problems:
+            refused += 1
+            print(f"  ✗ {shown}: left untouched; {problems[0]}", file=out)
+            continue
+        if not dry_run:
+            _write_atomically(path, text)
+        verb = "would write" if dry_run else ("updated from Kestra" if existing else "created from Kestra")
+        print(f"  ✓ {shown}: {verb}", file=out)
+    return refused
+
+
+def _api_from(env: Mapping[str, str], credentials: Path = CREDENTIALS_FILE) -> tuple[KestraApi, Settings]:
+    settings = Settings.from_env(env)
+    password = settings.kestra.password
+    if not password:
+        if not credentials.exists():
+            raise BundleError(f"no {credentials.name} and no KESTRA_PASSWORD: the local stack was never deployed here")
+        password = read_credentials(credentials)["kestra_password"]
+    return KestraApi(settings.local.kestra_url, settings.kestra.username, password), settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make pull-flows", description=__doc__.splitlines()[0])
+    parser.add_argument("--dry-run", action="store_true", help="say what would be written, write nothing")
+    args = parser.parse_args(argv)
+    api, settings = _api_from(os.environ)
+    print(f"==> Flows of {settings.kestra.namespace} in {api.url} -> {settings.flows_dir}")
+    refused = pull_flows(api, settings.flows_dir, settings.kestra.namespace, sys.stdout, dry_run=args.dry_run)
+    if refused:
+        raise BundleError(f"{refused} flow(s) left untouched: fix them in Kestra's UI and run make pull-flows again")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

@@ -1,0 +1,189 @@
+"""`make pull-flows`: UI edits written back into flows/, bad ones refused with the file untouched.
+
+No Kestra server can start on these machines (its webserver module is not on Maven Central), so
+the API is a small fake at the boundary speaking the two endpoints the command uses, shaped as
+Kestra's FlowController answers them (`GET /api/v1/main/flows/search`, `GET .../{ns}/{id}?source=true`).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import yaml
+
+from stacks.errors import BundleError
+from stacks.flow_catalog import READ_ONLY_LABEL, load_flow_catalog
+from stacks.pull_flows import KestraApi, pull_flows, with_read_only_label
+from stacks.settings import PROJECT_ROOT
+
+USER, PASSWORD = "admin@example.com", "Secret123pass"
+
+
+class FakeKestra(BaseHTTPRequestHandler):
+    flows: ClassVar[dict[str, str]] = {}  # flow id -> source, namespace zoomcamp (set per test)
+
+    def do_GET(self) -> None:
+        expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+        if self.headers.get("Authorization") != expected:
+            return self._answer(401, {"message": "Unauthorized"})
+        url = urlsplit(self.path)
+        query = parse_qs(url.query)
+        if url.path == "/api/v1/main/flows/search":
+            namespace = query["namespace"][0]
+            return self._answer(200, {"results": [{"id": i, "namespace": namespace} for i in self.flows], "total": 0})
+        prefix = "/api/v1/main/flows/zoomcamp/"
+        flow_id = url.path.removeprefix(prefix)
+        if not url.path.startswith(prefix) or flow_id not in self.flows:
+            return self._answer(404, {"message": "not found"})
+        flow = {"id": flow_id, "namespace": "zoomcamp", "revision": 2}
+        if query.get("source") == ["true"]:
+            flow["source"] = self.flows[flow_id]
+        return self._answer(200, flow)
+
+    def _answer(self, status: int, body: object) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def kestra() -> Iterator[tuple[KestraApi, dict[str, str]]]:
+    """A fake Kestra holding what `make deploy-local` deployed: every file's editable content."""
+    deployed = {f.flow_id: f.editable_content for f in load_flow_catalog(PROJECT_ROOT / "flows")}
+    handler = type("Handler", (FakeKestra,), {"flows": deployed})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield KestraApi(f"http://127.0.0.1:{server.server_port}", USER, PASSWORD, timeout=5), deployed
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def flows_dir(tmp_path: Path) -> Path:
+    return Path(shutil.copytree(PROJECT_ROOT / "flows", tmp_path / "flows"))
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.iterdir())}
+
+
+def test_nothing_edited_writes_nothing(kestra: tuple[KestraApi, dict[str, str]], flows_dir: Path) -> None:
+    api, _ = kestra
+    before, out = snapshot(flows_dir), io.StringIO()
+    assert pull_flows(api, flows_dir, "zoomcamp", out) == 0
+    assert snapshot(flows_dir) == before
+    assert out.getvalue().count(": unchanged") == len(before)
+
+
+def test_a_ui_edit_is_written_back_with_the_read_only_label(
+    kestra: tuple[KestraApi, dict[str, str]], flows_dir: Path
+) -> None:
+    """The course's exercise: disable the purge task in the UI; the file gets the edit and keeps its label."""
+    api, deployed = kestra
+    original = (flows_dir / "02_postgres_taxi.yaml").read_text(encoding="utf-8")
+    edited = deployed["02_postgres_taxi"].replace("  - id: purge_files\n", "  - id: purge_files\n    disabled: true\n")
+    assert edited != deployed["02_postgres_taxi"]
+    deployed["02_postgres_taxi"] = edited
+    out = io.StringIO()
+    assert pull_flows(api, flows_dir, "zoomcamp", out) == 0
+    written = (flows_dir / "02_postgres_taxi.yaml").read_text(encoding="utf-8")
+    assert yaml.safe_load(written) == {**yaml.safe_load(edited), "labels": {READ_ONLY_LABEL: "true"}}
+    # only the learner's edit changed the file: layout, comments and the label's place are kept
+    assert written == original.replace("  - id: purge_files\n", "  - id: purge_files\n    disabled: true\n")
+    assert "✓ flows/02_postgres_taxi.yaml: updated from Kestra" in out.getvalue()
+    # and the next deploy ships exactly what the learner had in the UI
+    (flow,) = [f for f in load_flow_catalog(flows_dir) if f.flow_id == "02_postgres_taxi"]
+    assert flow.editable_content == edited
+
+
+def test_a_flow_made_in_the_ui_gets_its_own_file(kestra: tuple[KestraApi, dict[str, str]], flows_dir: Path) -> None:
+    api, deployed = kestra
+    deployed["foreach_challenge"] = (
+        "id: foreach_challenge\nnamespace: zoomcamp\ntasks:\n"
+        "  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n    values: [green, yellow]\n    tasks:\n"
+        '      - id: log\n        type: io.kestra.plugin.core.log.Log\n        message: "{{ taskrun.value }}"\n'
+    )
+    assert pull_flows(api, flows_dir, "zoomcamp", io.StringIO()) == 0
+    created = yaml.safe_load((flows_dir / "foreach_challenge.yaml").read_text(encoding="utf-8"))
+    assert created["labels"] == {READ_ONLY_LABEL: "true"} and created["tasks"][0]["id"] == "each"
+
+
+def test_a_flow_broken_in_the_ui_is_reported_and_its_file_left_untouched(
+    kestra: tuple[KestraApi, dict[str, str]], flows_dir: Path
+) -> None:
+    api, deployed = kestra
+    deployed["02_postgres_taxi"] = deployed["02_postgres_taxi"].replace(
+        "io.kestra.plugin.core.http.Download", "io.kestra.plugin.core.http.Downlaod", 1
+    )
+    before, out = snapshot(flows_dir), io.StringIO()
+    assert pull_flows(api, flows_dir, "zoomcamp", out) == 1
+    assert snapshot(flows_dir) == before
+    (line,) = [ln for ln in out.getvalue().splitlines() if "✗" in ln]
+    assert line.startswith("  ✗ flows/02_postgres_taxi.yaml: left untouched; zoomcamp.02_postgres_taxi in Kestra:")
+    assert "Downlaod" in line
+
+
+def test_dry_run_writes_nothing(kestra: tuple[KestraApi, dict[str, str]], flows_dir: Path) -> None:
+    api, deployed = kestra
+    deployed["02_postgres_taxi"] += "\n# a learner's note\n"
+    before, out = snapshot(flows_dir), io.StringIO()
+    assert pull_flows(api, flows_dir, "zoomcamp", out, dry_run=True) == 0
+    assert snapshot(flows_dir) == before and "would write" in out.getvalue()
+
+
+def test_a_wrong_password_is_one_line(kestra: tuple[KestraApi, dict[str, str]], flows_dir: Path) -> None:
+    api, _ = kestra
+    wrong = KestraApi(api.url, USER, "Wrong123pass")
+    with pytest.raises(BundleError, match=r"^Kestra at http://127\.0\.0\.1:\d+ refused the login admin@example\.com"):
+        pull_flows(wrong, flows_dir, "zoomcamp", io.StringIO())
+
+
+def test_no_kestra_running_is_one_line(flows_dir: Path) -> None:
+    api = KestraApi("http://127.0.0.1:9", USER, PASSWORD, timeout=2)
+    with pytest.raises(BundleError, match=r"cannot reach Kestra at http://127\.0\.0\.1:9 .*make deploy-local"):
+        pull_flows(api, flows_dir, "zoomcamp", io.StringIO())
+
+
+@pytest.mark.parametrize(
+    ("source", "labels"),
+    [
+        ("id: a\nnamespace: zoomcamp\ntasks: []\n", {READ_ONLY_LABEL: "true"}),
+        ("id: a\nnamespace: zoomcamp\nlabels:\n  owner: me\ntasks: []\n", {"owner": "me", READ_ONLY_LABEL: "true"}),
+        ('id: a\nnamespace: zoomcamp\nlabels:\n  system.readOnly: "true"\ntasks: []\n', {READ_ONLY_LABEL: "true"}),
+    ],
+)
+def test_the_label_goes_back_whatever_kestra_kept(source: str, labels: dict[str, str]) -> None:
+    assert yaml.safe_load(with_read_only_label(source))["labels"] == labels
+
+
+def test_labels_kestra_wrote_inline_are_refused_not_mangled() -> None:
+    with pytest.raises(BundleError, match="labels are not a block mapping"):
+        with_read_only_label("id: a\nnamespace: zoomcamp\nlabels: {owner: me}\ntasks: []\n")
+
+
+def test_a_checkout_never_deployed_is_one_line(tmp_path: Path) -> None:
+    from stacks.pull_flows import _api_from
+
+    with pytest.raises(BundleError, match=r"no local\.env and no KESTRA_PASSWORD: the local stack was never deployed"):
+        _api_from({}, tmp_path / "local.env")
+    api, _ = _api_from({"KESTRA_PASSWORD": PASSWORD}, tmp_path / "local.env")
+    assert (api.url, api.password) == ("http://localhost:8080", PASSWORD)
