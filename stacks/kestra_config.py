@@ -16,6 +16,10 @@ import yaml
 
 BASIC_AUTH_PASSWORD_ENV = "ZOOMCAMP_BASIC_AUTH_PASSWORD"
 METADATA_DB_PASSWORD_ENV = "ZOOMCAMP_METADATA_DB_PASSWORD"
+# kestra.encryption.secret-key: base64 of a 32-byte AES key (Kestra's EncryptionService decodes it;
+# tests/flows/test_kestra_encryption.py asks it). Without one, outputs typed as encrypted (the dbt
+# flow's OAuth token) are stored in plain text.
+ENCRYPTION_KEY_ENV = "ZOOMCAMP_ENCRYPTION_KEY"
 # Script tasks run in sibling containers; Kestra bind-mounts this path into them, so it
 # must be the same path on the Docker host and inside the Kestra container.
 TASK_WORKING_DIR = "/tmp/kestra-wd"
@@ -43,6 +47,8 @@ class KestraServerConfig:
     public_url: str
     storage: LocalStorage | GcsStorage
     database_port: int = 5432
+    # Kestra's own tutorial flows in namespace `tutorial`: off, as the course's setup has them.
+    tutorial_flows: bool = False
 
 
 def _storage_section(storage: LocalStorage | GcsStorage) -> dict[str, Any]:
@@ -79,6 +85,8 @@ def render_kestra_config(config: KestraServerConfig) -> str:
                     "password": placeholder(BASIC_AUTH_PASSWORD_ENV),
                 }
             },
+            "encryption": {"secret-key": placeholder(ENCRYPTION_KEY_ENV)},
+            "tutorial-flows": {"enabled": config.tutorial_flows},
             "repository": {"type": "postgres"},
             "queue": {"type": "postgres"},
             "storage": _storage_section(config.storage),

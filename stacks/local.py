@@ -39,7 +39,7 @@ from stacks.docker_postgres import DockerPostgres, DockerPostgresProps, Publishe
 from stacks.flow_catalog import FlowFile
 from stacks.flow_resources import KestraFlows, KestraKvValues
 from stacks.kestra import KestraNamespaceFile, KestraNamespaceFileProps, KestraProvider, KestraProviderProps
-from stacks.local_credentials import CREDENTIALS_FILE, VARIABLES
+from stacks.local_credentials import CREDENTIALS_FILE, ENCRYPTION_KEY_VARIABLE, KEYS, VARIABLES
 from stacks.local_gcp import gcp_kv_values, google_credentials_mount
 from stacks.sandbox import protect_from_destroy
 from stacks.settings import PROJECT_ROOT, LocalSettings, Settings
@@ -68,6 +68,23 @@ def pgadmin_servers_json(local: LocalSettings) -> str:
         "SSLMode": "prefer",
     }
     return json.dumps({"Servers": {"1": server}}, indent=2)
+
+
+def _encryption_key_variable(scope: Construct) -> TerraformVariable:
+    return TerraformVariable(
+        scope,
+        ENCRYPTION_KEY_VARIABLE,
+        type="string",
+        sensitive=True,
+        nullable=False,
+        description=f"{KEYS[ENCRYPTION_KEY_VARIABLE]}; generated into .secrets/local.env on the first synth",
+        validation=[
+            TerraformVariableValidationConfig(
+                condition=f'${{can(regex("^[A-Za-z0-9+/]{{43}}=$", var.{ENCRYPTION_KEY_VARIABLE}))}}',
+                error_message="Use base64 of 32 random bytes (44 characters), e.g. from: openssl rand -base64 32.",
+            )
+        ],
+    )
 
 
 def _password_variable(scope: Construct, name: str) -> TerraformVariable:
@@ -105,6 +122,7 @@ class LocalStack(TerraformStack):
         prefix = local.prefix
         DockerProvider(self, "docker")
         passwords = {name: _password_variable(self, name) for name in VARIABLES if name != "pgadmin_password"}
+        passwords[ENCRYPTION_KEY_VARIABLE] = _encryption_key_variable(self)
 
         network = Network(self, "network", name=f"{prefix}-net")
 
@@ -207,6 +225,7 @@ class LocalStack(TerraformStack):
                 basic_auth_username=settings.kestra.username,
                 public_url=local.kestra_url,
                 storage=kestra_config.LocalStorage(),
+                tutorial_flows=settings.kestra.tutorial_flows,
             )
         )
         google_volumes, google_env = google_credentials_mount(settings)
@@ -229,6 +248,7 @@ class LocalStack(TerraformStack):
                 f"KESTRA_CONFIGURATION={terraform_text.literal(config)}",
                 f"{kestra_config.BASIC_AUTH_PASSWORD_ENV}={passwords['kestra_password'].string_value}",
                 f"{kestra_config.METADATA_DB_PASSWORD_ENV}={passwords['kestra_db_password'].string_value}",
+                f"{kestra_config.ENCRYPTION_KEY_ENV}={passwords[ENCRYPTION_KEY_VARIABLE].string_value}",
                 # Open-source Kestra reads secrets from SECRET_* variables holding base64.
                 f"SECRET_{DATA_PG_SECRET}={Fn.base64encode(passwords['zoomcamp_db_password'].string_value)}",
                 *google_env,

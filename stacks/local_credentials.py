@@ -11,6 +11,7 @@ installations share a default password (the course's `k3str4` lives on in many l
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -18,6 +19,7 @@ import string
 import sys
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from stacks.errors import BundleError, run_cli
 from stacks.settings import PROJECT_ROOT, Settings, kestra_password_problem
@@ -33,6 +35,9 @@ VARIABLES: dict[str, str] = {
     "zoomcamp_db_password": "password of the zoomcamp data PostgreSQL",
     "pgadmin_password": "pgAdmin login password",
 }
+# Generated values that are not passwords: Terraform variable name -> what it protects.
+ENCRYPTION_KEY_VARIABLE = "kestra_encryption_key"
+KEYS: dict[str, str] = {ENCRYPTION_KEY_VARIABLE: "Kestra's key for encrypted outputs (kestra.encryption.secret-key)"}
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -42,6 +47,11 @@ def generate_password(length: int = 24) -> str:
         candidate = "".join(secrets.choice(_ALPHABET) for _ in range(length))
         if kestra_password_problem(candidate) is None:
             return candidate
+
+
+def generate_encryption_key() -> str:
+    """Base64 of 32 random bytes: the AES-256 key Kestra's EncryptionService expects."""
+    return base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def read_credentials(path: Path = CREDENTIALS_FILE) -> dict[str, str]:
@@ -57,14 +67,21 @@ def ensure_credentials(env: Mapping[str, str], path: Path = CREDENTIALS_FILE) ->
     """Create the credentials file if missing; never overwrite one (volumes keep old passwords)."""
     settings = Settings.from_env(env)
     if path.exists():
-        missing = set(VARIABLES) - set(read_credentials(path))
+        present = read_credentials(path)
+        missing = set(VARIABLES) - set(present)
         if missing:
             raise BundleError(
                 f"{path} lacks {', '.join(sorted(missing))}; add the lines or delete the file "
                 "together with the stack's volumes (ZOOMCAMP_SANDBOX=true make destroy-local) to start fresh"
             )
+        if ENCRYPTION_KEY_VARIABLE not in present:
+            # A file from before the key existed: outputs were stored unencrypted until now, so a new
+            # key loses nothing. Appended, never replaced (a replaced key makes encrypted outputs unreadable).
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(f"TF_VAR_{ENCRYPTION_KEY_VARIABLE}='{generate_encryption_key()}'\n")
         return path, False
     values = {name: generate_password() for name in VARIABLES}
+    values[ENCRYPTION_KEY_VARIABLE] = generate_encryption_key()
     if settings.kestra.password:
         values["kestra_password"] = settings.kestra.password
     path.parent.mkdir(mode=0o700, exist_ok=True)
@@ -82,18 +99,36 @@ def write_stack_tfvars(stack_dir: Path, env: Mapping[str, str], path: Path = CRE
     Only the variables the synthesized stack declares are written (Terraform warns about others);
     KESTRA_PASSWORD, when set, wins over the file's kestra_password.
     """
+    stack = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8"))
+    if not path.exists() and _deployed(stack, stack_dir):
+        raise BundleError(
+            f"{path} is missing but the local stack is deployed: new passwords would not open its databases "
+            "and Kestra; restore the file, or remove everything with ZOOMCAMP_SANDBOX=true make destroy-local"
+        )
     ensure_credentials(env, path)
     values = read_credentials(path)
     chosen = Settings.from_env(env).kestra.password
     if chosen:
         values["kestra_password"] = chosen
-    declared = json.loads((stack_dir / "cdk.tf.json").read_text(encoding="utf-8")).get("variable", {})
+    declared = stack.get("variable", {})
     target = stack_dir / STACK_TFVARS_NAME
     target.unlink(missing_ok=True)
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump({name: values[name] for name in declared if name in values}, handle, indent=2)
     return target
+
+
+def _deployed(stack: Mapping[str, Any], stack_dir: Path) -> bool:
+    """Whether the stack's local Terraform state holds resources (read as JSON: no Terraform run)."""
+    state_path = stack.get("terraform", {}).get("backend", {}).get("local", {}).get("path")
+    state_file = stack_dir / state_path if state_path else None
+    if state_file is None or not state_file.is_file():
+        return False
+    try:
+        return bool(json.loads(state_file.read_text(encoding="utf-8")).get("resources"))
+    except ValueError:
+        return True  # unreadable: assume deployed rather than generate passwords over it
 
 
 def _main(argv: list[str]) -> int:

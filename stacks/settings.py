@@ -94,6 +94,7 @@ class KestraSettings:
     username: str
     password: str | None
     namespace: str
+    tutorial_flows: bool = False
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,7 @@ class Settings:
                     KESTRA_NAMESPACE_PATTERN,
                     "must be lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
                 ),
+                tutorial_flows=reader.boolean("KESTRA_TUTORIAL_FLOWS", False),
             ),
             local=LocalSettings(
                 prefix=reader.matching(

@@ -135,6 +135,19 @@ def judge(paths: list[Path]) -> dict[Path, KestraVerdict]:
     }
 
 
+def encryption_key_problem(key: str) -> str | None:
+    """None when Kestra's own EncryptionService encrypts and decrypts with `key`, else its error."""
+    run = subprocess.run(
+        [java_for_kestra(), "-cp", f"{KESTRA_DIR / 'classes'}:{KESTRA_DIR / 'lib'}/*", "EncryptionCheck", key],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    answer = run.stdout.strip()
+    return None if run.returncode == 0 and answer == "ok" else (answer or run.stderr.strip()[-300:])
+
+
 _PROBE_PROPERTY = "zzUnknownProbeProperty"
 _KNOWN = re.compile(r"known properties: (.*)\)", re.DOTALL)
 

@@ -59,8 +59,10 @@ class VmKestraConfig:
     internal_storage_bucket: str
     basic_auth_secret_id: str
     webhook_key_secret_id: str
+    encryption_key_secret_id: str
     git: system_flows.GitSource
     kv_values: Mapping[str, tuple[str, str]]
+    tutorial_flows: bool = False
 
 
 class _LiteralBlocks(yaml.SafeDumper):
@@ -84,6 +86,7 @@ def kestra_server_config(config: VmKestraConfig) -> str:
             basic_auth_username=config.kestra_username,
             public_url=LOCAL_KESTRA_URL,
             storage=kestra_config.GcsStorage(bucket=config.internal_storage_bucket, project=config.project_id),
+            tutorial_flows=config.tutorial_flows,
         )
     )
 
@@ -98,10 +101,12 @@ def boot_env(config: VmKestraConfig) -> str:
         "RUN_DIR": RUN_DIR,
         "BASIC_AUTH_SECRET": config.basic_auth_secret_id,
         "WEBHOOK_KEY_SECRET": config.webhook_key_secret_id,
+        "ENCRYPTION_KEY_SECRET": config.encryption_key_secret_id,
         "KESTRA_USERNAME": config.kestra_username,
         "KESTRA_API": KESTRA_API,
         "BASIC_AUTH_PASSWORD_ENV": kestra_config.BASIC_AUTH_PASSWORD_ENV,
         "METADATA_DB_PASSWORD_ENV": kestra_config.METADATA_DB_PASSWORD_ENV,
+        "ENCRYPTION_KEY_ENV": kestra_config.ENCRYPTION_KEY_ENV,
         "WEBHOOK_SECRET_ENV": system_flows.WEBHOOK_SECRET_ENV,
         "SYSTEM_NAMESPACE": system_flows.SYSTEM_NAMESPACE,
         "KV_FLOW_ID": system_flows.KV_FLOW_ID,

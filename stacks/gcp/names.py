@@ -59,6 +59,10 @@ class GcpNames:
         return f"{self.base}-git-sync-webhook-key"
 
     @property
+    def encryption_key_secret(self) -> str:
+        return f"{self.base}-kestra-encryption-key"
+
+    @property
     def internal_storage_bucket(self) -> str:
         """Kestra's internal storage, apart from the data lake so lifecycle rules never mix."""
         return f"{self.project_id}-{self.prefix}-kestra"

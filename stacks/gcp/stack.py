@@ -77,6 +77,11 @@ class GcpStack(TerraformStack):
                 "git_sync_webhook_key",
                 VmSecretProps(names.webhook_key_secret, "kestra-git-sync-webhook", identity.member),
             ),
+            "encryption_key": VmSecret(
+                self,
+                "kestra_encryption_key",
+                VmSecretProps(names.encryption_key_secret, "kestra-encryption-key", identity.member),
+            ),
         }
         network = KestraNetwork(
             self,
@@ -100,6 +105,8 @@ class GcpStack(TerraformStack):
                 internal_storage_bucket=names.internal_storage_bucket,
                 basic_auth_secret_id=names.basic_auth_secret,
                 webhook_key_secret_id=names.webhook_key_secret,
+                encryption_key_secret_id=names.encryption_key_secret,
+                tutorial_flows=settings.kestra.tutorial_flows,
                 git=dataclasses.replace(gcp.git, url=git_url),
                 kv_values=kv_values(target),
             )

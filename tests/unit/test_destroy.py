@@ -75,6 +75,7 @@ def test_gcp_keeps_buckets_dataset_data_disk_and_secrets(gcp_synth: Any) -> None
         "zoomcamp-kestra-data",
         "zoomcamp-kestra-basic-auth-password",
         "zoomcamp-kestra-git-sync-webhook-key",
+        "zoomcamp-kestra-kestra-encryption-key",
     }
     removed = set(plan.removed)
     assert removed == everything - set(plan.kept)
@@ -158,6 +159,7 @@ def test_local_destroy_keeps_the_volumes_and_says_so(tmp_path: Path, local_synth
     assert destroy["env"]["ZOOMCAMP_STACKS"] == "local"
     assert destroy["env"]["tf_vars"] == [
         "TF_VAR_kestra_db_password",
+        "TF_VAR_kestra_encryption_key",
         "TF_VAR_kestra_password",
         "TF_VAR_pgadmin_password",
         "TF_VAR_zoomcamp_db_password",

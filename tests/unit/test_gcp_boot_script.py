@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -99,6 +100,7 @@ def vm_config() -> cloud_init.VmKestraConfig:
         internal_storage_bucket="zoomcamp-test-project-zoomcamp-kestra",
         basic_auth_secret_id="zoomcamp-kestra-basic-auth-password",
         webhook_key_secret_id="zoomcamp-kestra-git-sync-webhook-key",
+        encryption_key_secret_id="zoomcamp-kestra-kestra-encryption-key",
         git=system_flows.GitSource(
             "https://github.com/example/zoomcamp-kestra.git", "main", "flows", None, "*/15 * * * *", True
         ),
@@ -182,6 +184,13 @@ def test_first_boot_formats_the_empty_disk_and_generates_the_secrets(boot: BootR
     db_password = (boot.mount / "secrets" / "metadata-db-password").read_text(encoding="utf-8").strip()
     assert kestra_env["ZOOMCAMP_METADATA_DB_PASSWORD"] == db_password
     assert boot.env_file("postgres.env") == {"POSTGRES_PASSWORD": db_password}
+    # Kestra's encryption key, generated into Secret Manager like the passwords, in the shape Kestra needs
+    encryption_key = boot.secret("zoomcamp-kestra-kestra-encryption-key")
+    assert kestra_env["ZOOMCAMP_ENCRYPTION_KEY"] == encryption_key
+    assert len(base64.b64decode(encryption_key, validate=True)) == 32
+    # every ${NAME} the rendered Kestra configuration reads is in the env file the VM writes
+    wanted = set(re.findall(r"\$\{(\w+)\}", cloud_init.kestra_server_config(vm_config())))
+    assert wanted and wanted <= set(kestra_env), wanted - set(kestra_env)
     docker = [c["args"] for c in boot.calls() if c["cmd"] == "docker"]
     assert docker == [f"compose --file {boot.run_dir.parent}/compose.yaml up --detach --wait --wait-timeout 900"]
 
@@ -209,6 +218,9 @@ def test_later_boots_reuse_the_disk_and_the_secrets(boot: BootRun) -> None:
     assert "mkfs.ext4" not in boot.commands()
     assert not any(":addVersion" in " ".join(c["args"]) for c in boot.calls() if c["cmd"] == "curl")
     assert boot.env_file("kestra.env")["ZOOMCAMP_BASIC_AUTH_PASSWORD"] == password
+    assert boot.env_file("kestra.env")["ZOOMCAMP_ENCRYPTION_KEY"] == boot.secret(
+        "zoomcamp-kestra-kestra-encryption-key"
+    )
     assert boot.fstab.read_text(encoding="utf-8").count(str(boot.mount)) == 1
 
 

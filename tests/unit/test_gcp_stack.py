@@ -190,7 +190,7 @@ def test_boot_env_names_the_secrets_terraform_creates(gcp_synth: dict[str, Any])
     boot_env = written_files(user_data_of(gcp_synth))[cloud_init.BOOT_ENV_PATH]
     values = dict(line.split("=", 1) for line in boot_env.splitlines() if not line.startswith("#"))
     secret_ids = {s["secret_id"] for s in of_type(gcp_synth, "google_secret_manager_secret").values()}
-    assert {values["BASIC_AUTH_SECRET"], values["WEBHOOK_KEY_SECRET"]} == secret_ids
+    assert {values["BASIC_AUTH_SECRET"], values["WEBHOOK_KEY_SECRET"], values["ENCRYPTION_KEY_SECRET"]} == secret_ids
     assert values["PROJECT_ID"] == "zoomcamp-test-project"
     assert values["DATA_DEVICE"] == "/dev/disk/by-id/google-kestra-data"
     (vm,) = of_type(gcp_synth, "google_compute_instance").values()

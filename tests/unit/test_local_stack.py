@@ -204,3 +204,22 @@ def test_pgadmin_knows_the_taxi_database_without_holding_its_password(custom_syn
     assert server["Host"] == "zoomcamp-postgres" and server["Port"] == 5432
     assert (server["MaintenanceDB"], server["Username"]) == ("ny_taxi", "zoomcamp")
     assert not any("pass" in key.lower() for key in server), "pgAdmin asks for the password; it is not stored"
+
+
+def test_every_value_the_kestra_configuration_reads_is_in_the_container_env(local_synth: dict[str, Any]) -> None:
+    """A ${NAME} Kestra cannot resolve stops it at start; each one is set, from a sensitive variable."""
+    env = env_of(containers(local_synth)["zoomcamp-kestra"])
+    wanted = set(re.findall(r"\$\$\{(\w+)\}", env["KESTRA_CONFIGURATION"]))
+    assert {"ZOOMCAMP_BASIC_AUTH_PASSWORD", "ZOOMCAMP_METADATA_DB_PASSWORD", "ZOOMCAMP_ENCRYPTION_KEY"} <= wanted
+    for name in wanted:
+        assert env[name].startswith("${var."), name
+    assert env["ZOOMCAMP_ENCRYPTION_KEY"] == "${var.kestra_encryption_key}"
+    assert local_synth["variable"]["kestra_encryption_key"]["sensitive"] is True
+
+
+@pytest.mark.parametrize(("setting", "enabled"), [(None, False), ("true", True)])
+def test_secret_outputs_are_encrypted_and_tutorial_flows_off_unless_asked(setting: str | None, enabled: bool) -> None:
+    synth = synth_stack("local", {"KESTRA_TUTORIAL_FLOWS": setting} if setting else {})
+    kestra = kestra_configuration(synth)["kestra"]
+    assert kestra["encryption"] == {"secret-key": "${ZOOMCAMP_ENCRYPTION_KEY}"}
+    assert kestra["tutorial-flows"] == {"enabled": enabled}

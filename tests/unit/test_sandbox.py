@@ -60,7 +60,8 @@ def test_the_marks_sit_on_the_data_a_learner_would_lose(local_synth: Any, gcp_sy
         "google_compute_disk",
         "google_secret_manager_secret",
     }
-    assert len(marked(gcp_synth)) == 6  # two buckets, the dataset, the data disk, two secrets
+    # two buckets, the dataset, the data disk, three secrets (losing the encryption key loses encrypted outputs)
+    assert len(marked(gcp_synth)) == 7
 
 
 @pytest.mark.parametrize("stack", ["local", "gcp"])

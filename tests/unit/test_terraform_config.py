@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 STRONG = "Strong123password"
+KEY = "q2X1m3eYw7Qb0l8S4f9Zk6Jt5Uo2Rr1Vc0Hn3Pa7Dd8="  # base64 of 32 bytes, the encryption key's shape
 
 
 def terraform(stack_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -42,7 +43,8 @@ def variables_only(variables: dict[str, Any], where: Path) -> Path:
 
 
 def tf_vars(variables: dict[str, Any], **override: str) -> dict[str, str]:
-    return {f"TF_VAR_{name}": override.get(name, STRONG) for name in variables}
+    valid = {name: KEY if name == "kestra_encryption_key" else STRONG for name in variables}
+    return {f"TF_VAR_{name}": override.get(name, valid[name]) for name in variables}
 
 
 def test_password_variables_are_valid_terraform_and_refuse_weak_values(local_synth: Any, tmp_path: Path) -> None:
@@ -60,6 +62,10 @@ def test_password_variables_are_valid_terraform_and_refuse_weak_values(local_syn
         bad = terraform(stack_dir, "plan", env=tf_vars(variables, kestra_password=weak))
         assert bad.returncode != 0, weak
         assert "Use at least 8 characters with an upper-case letter and a digit." in bad.stderr
+    for bad_key in (STRONG, KEY[:-1], KEY[:-2] + "!="):
+        bad = terraform(stack_dir, "plan", env=tf_vars(variables, kestra_encryption_key=bad_key))
+        assert bad.returncode != 0, bad_key
+        assert "Use base64 of 32 random bytes" in bad.stderr
 
 
 def test_a_bare_string_condition_is_what_init_rejects(local_synth: Any, tmp_path: Path) -> None:
@@ -129,3 +135,37 @@ def test_a_chosen_kestra_password_wins_over_the_generated_one(local_synth: Any, 
     env = {"KESTRA_PASSWORD": "MyOwnPassw0rd"}
     written = json.loads(write_stack_tfvars(stack_dir, env, credentials).read_text())
     assert written["kestra_password"] == "MyOwnPassw0rd"
+
+
+def test_a_lost_credentials_file_of_a_deployed_stack_is_never_silently_replaced(tmp_path: Path) -> None:
+    """New random passwords would not open the deployed databases: say so instead."""
+    from stacks.errors import BundleError
+    from stacks.local_credentials import write_stack_tfvars
+
+    state = tmp_path / "terraform.local.tfstate"
+    stack_dir = tmp_path / "stack"
+    stack_dir.mkdir()
+    stack = {"terraform": {"backend": {"local": {"path": str(state)}}}, "variable": {"kestra_password": {}}}
+    (stack_dir / "cdk.tf.json").write_text(json.dumps(stack))
+    credentials = tmp_path / "secrets" / "local.env"
+    state.write_text(json.dumps({"resources": [{"type": "docker_container", "name": "kestra"}]}))
+    with pytest.raises(BundleError, match=r"local\.env is missing but the local stack is deployed"):
+        write_stack_tfvars(stack_dir, {}, credentials)
+    assert not credentials.exists()
+    state.write_text(json.dumps({"resources": []}))  # destroyed: a fresh start is fine
+    write_stack_tfvars(stack_dir, {}, credentials)
+    assert credentials.exists()
+
+
+def test_an_old_credentials_file_gets_the_encryption_key_appended(tmp_path: Path) -> None:
+    from stacks.local_credentials import ENCRYPTION_KEY_VARIABLE, VARIABLES, ensure_credentials, read_credentials
+
+    credentials = tmp_path / "local.env"
+    old = "".join(f"TF_VAR_{name}='{STRONG}'\n" for name in VARIABLES)
+    credentials.write_text(old)
+    ensure_credentials({}, credentials)
+    values = read_credentials(credentials)
+    assert credentials.read_text().startswith(old)  # the passwords are kept as they were
+    assert len(values[ENCRYPTION_KEY_VARIABLE]) == 44
+    ensure_credentials({}, credentials)
+    assert read_credentials(credentials) == values  # and the key, once made, is never replaced
