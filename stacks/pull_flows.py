@@ -16,7 +16,6 @@ reported in one line and its file left untouched. Files are replaced atomically.
 from __future__ import annotations
 
 import argparse
-import base64
 import http.client
 import json
 import os
@@ -27,10 +26,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import yaml
 
+from stacks.deploy.kestra_health import kestra_get
 from stacks.errors import BundleError, run_cli
 from stacks.flow_catalog import READ_ONLY_LABEL, FlowFile, load_flow_catalog
 from stacks.flow_lint import lint_flow_text
@@ -51,23 +51,16 @@ class KestraApi:
     timeout: float = 10.0
 
     def get(self, path: str) -> tuple[int, Any]:
-        parts = urlsplit(self.url)
-        token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-        connection = http.client.HTTPConnection(parts.hostname or "localhost", parts.port or 80, timeout=self.timeout)
         try:
-            connection.request("GET", path, headers={"Authorization": f"Basic {token}", "Accept": "application/json"})
-            response = connection.getresponse()
-            body = response.read()
-        except OSError as error:
+            status, body = kestra_get(self.url, path, self.username, self.password, self.timeout)
+        except (OSError, http.client.HTTPException) as error:
+            reason = getattr(error, "strerror", None) or type(error).__name__
             raise BundleError(
-                f"cannot reach Kestra at {self.url} ({error.strerror or type(error).__name__}); "
-                "is the local stack running? (make deploy-local)"
+                f"cannot reach Kestra at {self.url} ({reason}); is the local stack running? (make deploy-local)"
             ) from None
-        finally:
-            connection.close()
-        if response.status == 401:
+        if status == 401:
             raise BundleError(f"Kestra at {self.url} refused the login {self.username}; check KESTRA_PASSWORD")
-        return response.status, (json.loads(body) if body else None)
+        return status, (json.loads(body) if body else None)
 
 
 def with_read_only_label(source: str) -> str:

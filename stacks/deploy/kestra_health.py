@@ -29,8 +29,9 @@ class Answer:
     unauthorized: bool = False
 
 
-def ask_kestra(url: str, username: str, password: str, timeout: float = 5.0) -> Answer:
-    """One GET of the health path; never raises for network trouble (that is "not yet")."""
+def kestra_get(url: str, path: str, username: str, password: str, timeout: float) -> tuple[int, bytes]:
+    """One GET of Kestra's API with basic auth: (status, body). Network trouble raises OSError or
+    http.client.HTTPException for the caller to word; a URL that is not http://HOST:PORT is a BundleError."""
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
         raise BundleError(f"Kestra URL {url!r} is not http://HOST:PORT; check KESTRA_PORT and ZOOMCAMP_BIND_ADDRESS")
@@ -38,21 +39,27 @@ def ask_kestra(url: str, username: str, password: str, timeout: float = 5.0) -> 
     connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
     try:
         headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
-        connection.request("GET", HEALTH_PATH, headers=headers)
+        connection.request("GET", path, headers=headers)
         response = connection.getresponse()
-        body = response.read()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def ask_kestra(url: str, username: str, password: str, timeout: float = 5.0) -> Answer:
+    """One GET of the health path; never raises for network trouble (that is "not yet")."""
+    try:
+        status, body = kestra_get(url, HEALTH_PATH, username, password, timeout)
     except ConnectionRefusedError:
         return Answer(False, "connection refused")
     except TimeoutError:
         return Answer(False, "no answer yet")
     except (OSError, http.client.HTTPException) as error:
         return Answer(False, type(error).__name__)
-    finally:
-        connection.close()
-    if response.status == 401:
+    if status == 401:
         return Answer(False, "401 Unauthorized", unauthorized=True)
-    if response.status != 200:
-        return Answer(False, f"HTTP {response.status}")
+    if status != 200:
+        return Answer(False, f"HTTP {status}")
     try:
         version = json.loads(body).get("version")
     except (ValueError, AttributeError):
