@@ -331,3 +331,56 @@ def test_the_script_prints_numbers_and_times_exactly_as_postgresql(db: psycopg.C
         assert functions["pg_timestamp"](value.encode()).decode() == expected, value
     with pytest.raises(functions["BadFile"], match="is not a number"):
         functions["pg_numeric"](b"12,5")
+
+
+# ---- files shaped differently from the releases, same trips -----------------------------------
+
+
+def _gzip_text(path: Path, text: str) -> Path:
+    path.write_bytes(gzip.compress(text.encode()))
+    return path
+
+
+def _month_text(month: TlcMonth) -> str:
+    with gzip.open(month.path, "rt", encoding="utf-8", newline="") as source:
+        return source.read()
+
+
+@pytest.mark.parametrize("ending", ["\n", "\n\n", "\r\n", "\n  \n"])
+def test_blank_lines_at_the_end_load_like_the_file_without_them(
+    ending: str, db: psycopg.Connection[Any], months: dict[str, TlcMonth], tmp_path: Path
+) -> None:
+    month = months["yellow_01"]
+    load_month(db, "yellow", 2019, 1, month.path)
+    clean = snapshot(db)
+    padded = _gzip_text(tmp_path / "padded.csv.gz", _month_text(month) + ending)
+    load_month(db, "yellow", 2019, 1, padded)
+    assert snapshot(db) == clean and clean[0] == month.data_rows
+
+
+def test_a_blank_line_between_trips_is_refused(
+    db: psycopg.Connection[Any], months: dict[str, TlcMonth], tmp_path: Path
+) -> None:
+    lines = _month_text(months["yellow_01"]).splitlines(keepends=True)
+    damaged = _gzip_text(tmp_path / "damaged.csv.gz", "".join([*lines[:10], "\n", *lines[10:]]))
+    with pytest.raises(TaskFailed) as failure:
+        load_month(db, "yellow", 2019, 1, damaged)
+    assert failure.value.task_id == "verify"
+    assert "line 11: a blank line between trips" in failure.value.message
+    assert snapshot(db) == ("absent",)
+
+
+@pytest.mark.parametrize(("taxi", "key"), [("yellow", "yellow_01"), ("green", "green_01")])
+def test_every_field_quoted_loads_the_same_rows_with_empty_fields_as_null(
+    taxi: str, key: str, db: psycopg.Connection[Any], months: dict[str, TlcMonth], tmp_path: Path
+) -> None:
+    """Some tools write "" for an empty field; the verify step passed such a file and COPY then failed."""
+    month = months[key]
+    load_month(db, taxi, 2019, 1, month.path)
+    plain = snapshot(db, taxi)
+    header, *rows = _month_text(month).splitlines()
+    quoted_rows = [",".join(f'"{field}"' for field in row.split(",")) for row in rows]
+    assert any('""' in row for row in quoted_rows), "the data must include empty fields"
+    quoted = _gzip_text(tmp_path / "quoted.csv.gz", "\n".join([header, *quoted_rows]) + "\n")
+    load_month(db, taxi, 2019, 1, quoted)
+    assert snapshot(db, taxi) == plain
