@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import gzip
 import itertools
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
@@ -384,3 +386,63 @@ def test_every_field_quoted_loads_the_same_rows_with_empty_fields_as_null(
     quoted = _gzip_text(tmp_path / "quoted.csv.gz", "\n".join([header, *quoted_rows]) + "\n")
     load_month(db, taxi, 2019, 1, quoted)
     assert snapshot(db, taxi) == plain
+
+
+# ---- the connection dies in the middle -------------------------------------------------------
+
+
+def _terminate_when_waiting(dsn: str, pid: int, seen: list[str]) -> threading.Thread:
+    """Kill backend `pid` once it waits on a lock: Kestra's JDBC connection dying mid-statement.
+    `seen` gets the relations `pid` then holds exclusively (what its open transaction has done)."""
+
+    def kill() -> None:
+        with psycopg.connect(dsn, autocommit=True) as admin:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                state = admin.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+                if state and state[0] == "Lock":
+                    break
+                time.sleep(0.02)
+            held = admin.execute(
+                "SELECT relation::regclass::text FROM pg_locks WHERE pid = %s AND mode = 'AccessExclusiveLock' "
+                "AND granted AND relation IS NOT NULL",
+                (pid,),
+            ).fetchall()
+            seen.extend(name for (name,) in held)
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_connection_killed_inside_the_swap_loses_nothing(
+    db: psycopg.Connection[Any], months: dict[str, TlcMonth]
+) -> None:
+    """Killed after the old month's DROP, before its replacement is attached: PostgreSQL rolls the
+    swap back, the previous rows are all there, and the next run is not blocked by the load table."""
+    good = months["yellow_01"]
+    load_month(db, "yellow", 2019, 1, good.path)
+    before = snapshot(db)
+    dsn = db.info.dsn
+    killers: list[threading.Thread] = []
+    held: list[str] = []
+    with psycopg.connect(dsn) as blocker:  # holds a lock the swap's second statement needs
+
+        def kill_inside_the_swap(task_id: str, conn: psycopg.Connection[Any]) -> None:
+            if task_id == "swap_month":
+                blocker.execute("LOCK TABLE public.yellow_tripdata_2019_01_load IN ACCESS SHARE MODE")
+                killers.append(_terminate_when_waiting(dsn, conn.info.backend_pid, held))
+
+        with pytest.raises(TaskFailed) as failure:
+            load_month(db, "yellow", 2019, 1, good.path, on_task=kill_inside_the_swap)
+        blocker.rollback()
+    killers[0].join(timeout=30)
+    assert failure.value.task_id == "swap_month" and "terminat" in failure.value.message
+    assert "yellow_tripdata_2019_01" in held, f"killed before the old month was dropped: {held}"
+    with psycopg.connect(dsn, autocommit=True) as fresh:
+        assert snapshot(fresh) == before, "the previous month is intact"
+        load_month(fresh, "yellow", 2019, 1, good.path)  # the leftover load table does not block the rerun
+        assert snapshot(fresh) == before, "the rerun gives the same rows as one clean load"
+        leftovers = fresh.execute("SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_load'").fetchone()
+        assert leftovers == (0,)
