@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import psycopg.rows
 import yaml
 
 from stacks import pebble
@@ -324,6 +325,16 @@ def run_queries(conn: psycopg.Connection[Any], sql: str, *, task_id: str = "quer
         raise TaskFailed(task_id, str(error).strip()) from None
 
 
+def fetch_one(conn: psycopg.Connection[Any], sql: str, *, task_id: str = "query") -> dict[str, Any] | None:
+    """Like jdbc Query with fetchType FETCH_ONE: the first row as a mapping of column to value."""
+    (statement,) = split_statements(sql)
+    try:
+        with conn.transaction(), conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
+            return cursor.execute(statement).fetchone()  # type: ignore[arg-type]
+    except psycopg.Error as error:
+        raise TaskFailed(task_id, str(error).strip()) from None
+
+
 def copy_statement(properties: Mapping[str, Any]) -> str:
     """The COPY statement plugin-jdbc's AbstractCopy.query() builds from CopyIn properties."""
     parts = ["COPY", properties["table"]]
@@ -436,7 +447,9 @@ def load_month(
         for check in document.get("checks") or []:
             if not pebble.truthy(pebble.render(check["condition"], ctx)):
                 raise TaskFailed("checks", check["message"])
-        for node in iter_tasks(document["tasks"]):
+        pending = list(document["tasks"])
+        while pending:
+            node = pending.pop(0)
             task_id, type_ = node["id"], node["type"]
             if on_task:
                 on_task(task_id, conn)
@@ -468,6 +481,14 @@ def load_month(
             elif type_ == "io.kestra.plugin.jdbc.postgresql.Queries":
                 run_queries(conn, render(props["sql"], ctx), task_id=task_id)
                 outputs[task_id] = {"outputs": []}
+            elif type_ == "io.kestra.plugin.jdbc.postgresql.Query":
+                if props.get("fetchType") != "FETCH_ONE":
+                    raise NotImplementedError(f"flow_sql emulates Query only with fetchType FETCH_ONE ({task_id})")
+                outputs[task_id] = {"row": fetch_one(conn, render(props["sql"], ctx), task_id=task_id)}
+            elif type_ == "io.kestra.plugin.core.flow.If":
+                branch = "then" if pebble.truthy(render(props["condition"], ctx)) else "else"
+                pending[:0] = list(props.get(branch) or [])
+                outputs[task_id] = {"evaluationResult": branch == "then"}
             elif type_ == "io.kestra.plugin.jdbc.postgresql.CopyIn":
                 rendered = render({k: v for k, v in props.items() if k not in ("id", "type", "description")}, ctx)
                 rows = copy_in(conn, copy_statement(rendered), local_files[rendered["from"]], task_id=task_id)

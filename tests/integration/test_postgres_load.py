@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import gzip
 import itertools
+import random
 import threading
 import time
 import uuid
@@ -120,7 +121,7 @@ def test_every_column_lands_in_its_place_with_empty_fields_as_null(
         assert any(r[names.index("passenger_count")] == "" for r in rows), "the data must include empty fields"
         fare = names.index("fare_amount")
         expected_sum = sum(Decimal(r[fare]) for r in rows if r[fare])
-        assert db.execute(f"SELECT sum(fare_amount) FROM {taxi}_tripdata").fetchone()[0] == expected_sum
+        assert db.execute(f"SELECT sum(fare_amount::numeric) FROM {taxi}_tripdata").fetchone()[0] == expected_sum
         first = rows[0]
         as_text = ", ".join(f"coalesce(CAST({n} AS text), '')" for n in names)
         match = db.execute(
@@ -164,7 +165,7 @@ def test_attach_skips_the_validation_scan(db: psycopg.Connection[Any], months: d
     db.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
 
     def debug_before_swap(task_id: str, conn: psycopg.Connection[Any]) -> None:
-        conn.execute("SET client_min_messages = " + ("debug1" if task_id == "swap_month" else "notice"))
+        conn.execute("SET client_min_messages = " + ("debug1" if task_id == "attach_month" else "notice"))
 
     load_month(db, "yellow", 2019, 1, months["yellow_01"].path, on_task=debug_before_swap)
     assert any("is implied by existing constraints" in n for n in notices), notices
@@ -206,7 +207,7 @@ def test_a_bad_download_stops_before_the_table_is_touched(
     bad, message = _bad_file(kind, good, tmp_path)
     with pytest.raises(TaskFailed) as failure:
         load_month(db, "yellow", 2019, 1, bad)
-    assert failure.value.task_id == "verify"
+    assert failure.value.task_id == "extract"
     assert "yellow_tripdata_2019-01.csv.gz" in failure.value.message, "the message names the file"
     assert message in failure.value.message
     assert failure.value.message.count("\n") == 0, "one line, no traceback"
@@ -227,10 +228,9 @@ def test_a_row_postgres_rejects_fails_the_copy_and_changes_nothing(
         load_month(db, "yellow", 2019, 1, bad)
     assert failure.value.task_id == "copy_in" and "integer" in failure.value.message
     assert snapshot(db) == before
-    load_month(db, "yellow", 2019, 1, good.path)  # the next good run cleans up the leftover load table
+    load_month(db, "yellow", 2019, 1, good.path)  # the next good run starts from a fresh staging table
     assert snapshot(db) == before
-    leftovers = db.execute("SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_load'").fetchone()
-    assert leftovers == (0,)
+    assert db.execute("SELECT to_regclass('public.yellow_tripdata_staging')").fetchone() == (None,)
 
 
 def test_a_failure_inside_the_swap_rolls_back_to_the_previous_month(
@@ -241,25 +241,56 @@ def test_a_failure_inside_the_swap_rolls_back_to_the_previous_month(
     before = snapshot(db)
 
     def break_attach(task_id: str, conn: psycopg.Connection[Any]) -> None:
-        if task_id == "swap_month":  # DROP and RENAME succeed, then ATTACH fails: all must roll back
-            conn.execute("ALTER TABLE public.yellow_tripdata_2019_01_load ADD COLUMN surprise integer")
+        if task_id == "attach_month":  # DROP and RENAME succeed, then ATTACH fails: all must roll back
+            conn.execute("ALTER TABLE public.yellow_tripdata_staging ADD COLUMN surprise integer")
 
     with pytest.raises(TaskFailed) as failure:
         load_month(db, "yellow", 2019, 1, good.path, on_task=break_attach)
-    assert failure.value.task_id == "swap_month" and "surprise" in failure.value.message
+    assert failure.value.task_id == "attach_month" and "surprise" in failure.value.message
     assert snapshot(db) == before
 
 
-def test_an_unpartitioned_table_from_an_older_flow_is_reported(
+def test_a_table_of_another_shape_is_reported_in_one_line(
     db: psycopg.Connection[Any], months: dict[str, TlcMonth]
 ) -> None:
-    db.execute("CREATE TABLE public.yellow_tripdata (unique_row_id text, filename text, VendorID text)")
-    db.execute("INSERT INTO public.yellow_tripdata VALUES ('x', 'old.csv', '1')")
+    db.execute("CREATE TABLE public.yellow_tripdata (unique_row_id text, filename text, VendorID text, fare numeric)")
+    db.execute("INSERT INTO public.yellow_tripdata VALUES ('x', 'old.csv', '1', 2)")
     with pytest.raises(TaskFailed) as failure:
         load_month(db, "yellow", 2019, 1, months["yellow_01"].path)
     assert failure.value.task_id == "create_tables"
-    assert "yellow_tripdata exists but is not partitioned by filename" in failure.value.message
+    assert (
+        "public.yellow_tripdata does not have the columns of the course's table (17 differ, the first: fare numeric "
+        "where the course has tpep_pickup_datetime timestamp without time zone, no column where the course has "
+        "tpep_dropoff_datetime timestamp without time zone, no column where the course has passenger_count integer): "
+        "rename or drop it, then run this flow again." in failure.value.message
+    )
+    assert failure.value.message.count("\n") == 0
     assert db.execute("SELECT count(*) FROM public.yellow_tripdata").fetchone() == (1,)
+
+
+def test_a_table_made_by_the_course_s_own_flow_keeps_working(
+    db: psycopg.Connection[Any], months: dict[str, TlcMonth]
+) -> None:
+    """The course's flow creates a plain table (no partitions) and MERGEs into it: ours loads into it too."""
+    course = flow_context(flow("02_postgres_taxi"), {"taxi": "yellow"})
+    columns = render("{{ vars.columns[inputs.taxi] }}", course)
+    db.execute(f"CREATE TABLE public.yellow_tripdata (unique_row_id text, filename text, {columns})")  # type: ignore[arg-type]
+    db.execute(
+        "INSERT INTO public.yellow_tripdata (unique_row_id, filename) VALUES ('x', 'yellow_tripdata_2019-02.csv')"
+    )
+    month = months["yellow_01"]
+    load_month(db, "yellow", 2019, 1, month.path)
+    first = snapshot(db)
+    load_month(db, "yellow", 2019, 1, month.path)
+    assert snapshot(db) == first, "a rerun replaces the month in the plain table, in one transaction"
+    counts = dict(db.execute("SELECT filename, count(*) FROM public.yellow_tripdata GROUP BY 1").fetchall())
+    assert counts == {"yellow_tripdata_2019-02.csv": 1, "yellow_tripdata_2019-01.csv": month.data_rows}
+    wrong = db.execute(
+        f"SELECT count(*) FROM public.yellow_tripdata WHERE filename LIKE '%01.csv' "
+        f"AND unique_row_id IS DISTINCT FROM {COURSE_HASH['yellow']}"
+    ).fetchone()
+    assert wrong == (0,)
+    assert db.execute("SELECT to_regclass('public.yellow_tripdata_staging')").fetchone() == (None,)
 
 
 def test_postgresql_older_than_15_is_refused_with_a_clear_message(
@@ -312,8 +343,8 @@ def test_the_check_and_the_fail_task_agree_on_every_selectable_month(flow_name: 
 def _verify_functions() -> dict[str, Any]:
     document = flow("02_postgres_taxi")
     ctx = flow_context(document, {})
-    namespace: dict[str, Any] = {"__name__": "verify_script"}
-    exec(render(task(document, "verify")["script"], ctx), namespace)
+    namespace: dict[str, Any] = {"__name__": "extract_script"}
+    exec(render(task(document, "extract")["script"], ctx), namespace)
     return namespace
 
 
@@ -326,13 +357,32 @@ STAMPS = ["2019-01-01 00:46:40", "2019-01-01T00:46:40", "2019-01-01 00:46:40.500
 def test_the_script_prints_numbers_and_times_exactly_as_postgresql(db: psycopg.Connection[Any]) -> None:
     functions = _verify_functions()
     for value in NUMBERS:
-        expected = db.execute("SELECT CAST(CAST(%s AS numeric) AS text)", (value,)).fetchone()[0]  # type: ignore[index]
-        assert functions["pg_numeric"](value.encode()).decode() == expected, value
+        expected = db.execute("SELECT CAST(CAST(%s AS double precision) AS text)", (value,)).fetchone()[0]  # type: ignore[index]
+        assert functions["pg_float8"](value.encode()).decode() == expected, value
     for value in STAMPS:
         expected = db.execute("SELECT CAST(CAST(%s AS timestamp) AS text)", (value,)).fetchone()[0]  # type: ignore[index]
         assert functions["pg_timestamp"](value.encode()).decode() == expected, value
     with pytest.raises(functions["BadFile"], match="is not a number"):
-        functions["pg_numeric"](b"12,5")
+        functions["pg_float8"](b"12,5")
+
+
+def test_doubles_print_as_postgresql_prints_them_over_the_whole_range(db: psycopg.Connection[Any]) -> None:
+    """The course's hash reads fare and distance as double precision: its text decides the md5.
+    Random doubles of every magnitude (and the edges of fixed and exponent notation) agree."""
+    functions = _verify_functions()
+    rng = random.Random(7)
+    values = [repr(rng.uniform(-1, 1) * 10.0 ** rng.randint(-30, 30)) for _ in range(20000)]
+    values += [f"{m}e{e}" for m in ("1", "1.5", "9.999999") for e in range(-7, 18)]
+    values += [f"{c / 100:.2f}" for c in range(-500, 20000, 7)] + ["0.1", "0.30", "2.675", "1e-5", "123456789012345"]
+    printed = db.execute(
+        "SELECT array_agg(CAST(CAST(v AS double precision) AS text) ORDER BY n) FROM unnest(%s::text[]) "
+        "WITH ORDINALITY AS u(v, n)",
+        (values,),
+    ).fetchone()[0]  # type: ignore[index]
+    mismatches = [
+        (v, p) for v, p in zip(values, printed, strict=True) if functions["pg_float8"](v.encode()).decode() != p
+    ]
+    assert mismatches == [], mismatches[:10]
 
 
 # ---- files shaped differently from the releases, same trips -----------------------------------
@@ -367,7 +417,7 @@ def test_a_blank_line_between_trips_is_refused(
     damaged = _gzip_text(tmp_path / "damaged.csv.gz", "".join([*lines[:10], "\n", *lines[10:]]))
     with pytest.raises(TaskFailed) as failure:
         load_month(db, "yellow", 2019, 1, damaged)
-    assert failure.value.task_id == "verify"
+    assert failure.value.task_id == "extract"
     assert "line 11: a blank line between trips" in failure.value.message
     assert snapshot(db) == ("absent",)
 
@@ -430,19 +480,18 @@ def test_a_connection_killed_inside_the_swap_loses_nothing(
     with psycopg.connect(dsn) as blocker:  # holds a lock the swap's second statement needs
 
         def kill_inside_the_swap(task_id: str, conn: psycopg.Connection[Any]) -> None:
-            if task_id == "swap_month":
-                blocker.execute("LOCK TABLE public.yellow_tripdata_2019_01_load IN ACCESS SHARE MODE")
+            if task_id == "attach_month":
+                blocker.execute("LOCK TABLE public.yellow_tripdata_staging IN ACCESS SHARE MODE")
                 killers.append(_terminate_when_waiting(dsn, conn.info.backend_pid, held))
 
         with pytest.raises(TaskFailed) as failure:
             load_month(db, "yellow", 2019, 1, good.path, on_task=kill_inside_the_swap)
         blocker.rollback()
     killers[0].join(timeout=30)
-    assert failure.value.task_id == "swap_month" and "terminat" in failure.value.message
+    assert failure.value.task_id == "attach_month" and "terminat" in failure.value.message
     assert "yellow_tripdata_2019_01" in held, f"killed before the old month was dropped: {held}"
     with psycopg.connect(dsn, autocommit=True) as fresh:
         assert snapshot(fresh) == before, "the previous month is intact"
-        load_month(fresh, "yellow", 2019, 1, good.path)  # the leftover load table does not block the rerun
+        load_month(fresh, "yellow", 2019, 1, good.path)  # the leftover staging table does not block the rerun
         assert snapshot(fresh) == before, "the rerun gives the same rows as one clean load"
-        leftovers = fresh.execute("SELECT count(*) FROM pg_class WHERE relname LIKE '%\\_load'").fetchone()
-        assert leftovers == (0,)
+        assert fresh.execute("SELECT to_regclass('public.yellow_tripdata_staging')").fetchone() == (None,)
