@@ -23,7 +23,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from flow_sql import TaskFailed, flow, load_month, render, task
+from flow_sql import TaskFailed, flow, load_month, render, run_python_script, task
 from flow_sql import context as flow_context
 from postgres_server import PostgresServer
 from tlc_data import COLUMNS, TlcMonth, html_instead_of_gzip, rewrite_lines, truncated_copy, write_month
@@ -495,3 +495,40 @@ def test_a_connection_killed_inside_the_swap_loses_nothing(
         load_month(fresh, "yellow", 2019, 1, good.path)  # the leftover staging table does not block the rerun
         assert snapshot(fresh) == before, "the rerun gives the same rows as one clean load"
         assert fresh.execute("SELECT to_regclass('public.yellow_tripdata_staging')").fetchone() == (None,)
+
+
+# ---- the extract reads in blocks, checked by several processes -----------------------------------
+
+
+def _extract(source: Path, workdir: Path, **env: str) -> tuple[int, str, bytes, bytes]:
+    """The flow's extract script on `source` as yellow 2019-01, with extra environment (block size, workers)."""
+    document = flow("02_postgres_taxi")
+    node = dict(task(document, "extract"))
+    node["env"] = {**node["env"], **env}
+    outputs = {"download": {"uri": "kestra:///download/file.csv.gz"}}
+    ctx = flow_context(document, {"taxi": "yellow", "year": "2019", "month": "01"}, outputs=outputs)
+    run = run_python_script(node, ctx, {"kestra:///download/file.csv.gz": source}, workdir)
+    files = run.output_files
+    load = files["load.csv"].read_bytes() if "load.csv" in files else b""
+    extracted = files["yellow_tripdata_2019-01.csv"].read_bytes() if "yellow_tripdata_2019-01.csv" in files else b""
+    return run.exit_code, run.stderr.strip(), extracted, load
+
+
+def test_small_blocks_and_several_workers_write_the_same_files_and_name_the_same_lines(
+    months: dict[str, TlcMonth], tmp_path: Path
+) -> None:
+    """Blocks of 1 kB (a line cut at every boundary) checked by 3 processes give the bytes of one
+    pass, and a damaged line deep in the file is named by its own number."""
+    good = months["yellow_01"]
+    one = _extract(good.path, tmp_path / "one", WORKERS="1")
+    many = _extract(good.path, tmp_path / "many", WORKERS="3", BLOCK_BYTES="1000")
+    assert one[0] == 0 and many == one
+    assert many[2] == gzip.decompress(good.path.read_bytes())
+    row = csv_rows(good)[300]
+    short = rewrite_lines(good.path, tmp_path / "short.csv.gz", {302: ",".join(row[:17])})
+    code, message, _, _ = _extract(short, tmp_path / "short", WORKERS="3", BLOCK_BYTES="1000")
+    assert code == 1 and "line 302: expected 18 comma-separated fields, found 17" in message
+    lines = _month_text(good).splitlines(keepends=True)
+    gap = _gzip_text(tmp_path / "gap.csv.gz", "".join([*lines[:250], "\n", *lines[250:]]))
+    code, message, _, _ = _extract(gap, tmp_path / "gap", WORKERS="3", BLOCK_BYTES="1000")
+    assert code == 1 and "line 251: a blank line between trips" in message
