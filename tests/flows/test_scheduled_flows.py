@@ -97,7 +97,15 @@ def test_the_labels_of_a_scheduled_or_backfilled_run_reach_the_load(name: str) -
     assert subflow["inheritLabels"] is True
 
 
-@pytest.mark.parametrize(("name", "taxi"), [("02_postgres_taxi", "yellow"), ("06_gcp_taxi", "green")])
+@pytest.mark.parametrize(
+    ("name", "taxi"),
+    [
+        ("02_postgres_taxi", "yellow"),
+        ("06_gcp_taxi", "green"),
+        ("02_postgres_taxi_scheduled", "yellow"),
+        ("06_gcp_taxi_scheduled", "green"),
+    ],
+)
 def test_each_load_flow_defaults_to_the_course_s_taxi(name: str, taxi: str) -> None:
     """What the learner sees preselected in the Execute dialog is what the course's video shows."""
     (taxi_input,) = [i for i in flow(name)["inputs"] if i["id"] == "taxi"]
