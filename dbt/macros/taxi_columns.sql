@@ -20,8 +20,8 @@
 
 {#
   Trip times are New York local time without an offset. PostgreSQL's `timestamp` (without
-  time zone) holds that as is; on BigQuery the matching type is DATETIME (the load flow's
-  type too), not TIMESTAMP, which would label the same digits as UTC.
+  time zone) holds that as is. BigQuery's load keeps the course's TIMESTAMP, which labels the
+  published digits as UTC; DATETIME (cast in UTC) gives the same digits back without a zone.
 #}
 {% macro to_local_datetime(column) -%}
     {{ dbt.safe_cast(column, 'datetime' if target.type == 'bigquery' else dbt.type_timestamp()) }}
@@ -37,4 +37,19 @@
         when 5 then 'Unknown'
         when 6 then 'Voided trip'
     end
+{%- endmacro %}
+
+{#
+  One text key per distinct trip, for deduplication and trip_id. PostgreSQL's unique_row_id is
+  the course's md5 over seven fields (fare and distance included), as text. BigQuery's is the
+  course's BYTES md5 over five (no fare, no distance): two trips of one vendor with the same
+  times and zones but another fare would share it, so fare and distance are added to the key.
+#}
+{% macro trip_key() -%}
+    {%- if target.type == 'bigquery' -%}
+    to_hex(md5(concat(to_hex(unique_row_id), '|', coalesce(cast(fare_amount as string), ''), '|',
+        coalesce(cast(trip_distance as string), ''))))
+    {%- else -%}
+    unique_row_id
+    {%- endif -%}
 {%- endmacro %}

@@ -367,3 +367,8 @@ def test_bigquery_sql_compiles_and_parses_as_bigquery(tmp_path: Path) -> None:
     assert "safe_cast(" in compiled["stg_green_tripdata"]
     assert "safe_cast(lpep_pickup_datetime as datetime)" in compiled["stg_green_tripdata"]  # local time, no zone
     assert "timestamp_trunc(" in compiled["mart_monthly_zone_revenue"]
+    for taxi in ("yellow", "green"):
+        # unique_row_id is the course's BYTES md5 there: CONCAT with a STRING needs to_hex, and the
+        # key adds fare and distance, which the course's BigQuery hash leaves out.
+        assert "to_hex(md5(concat(to_hex(unique_row_id)" in compiled[f"stg_{taxi}_tripdata"], taxi
+        assert "partition by unique_row_id" not in compiled[f"stg_{taxi}_tripdata"], taxi

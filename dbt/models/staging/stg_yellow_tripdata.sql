@@ -2,7 +2,7 @@
   Yellow trips, typed and in snake_case, one row per trip.
   Valid rows: a vendor, both timestamps and both zones present (the rows TLC leaves without
   a vendor are the "unknown" rows of the files and carry nothing the marts can use).
-  One row per unique_row_id: exact copies inside a month's file are kept by the load flows,
+  One row per trip (trip_key: unique_row_id, with fare and distance on BigQuery): exact copies inside a month's file are kept by the load flows,
   so that table counts match the course's, and are dropped here.
 #}
 with source as (
@@ -15,7 +15,7 @@ valid as (
 
     select
         *,
-        row_number() over (partition by unique_row_id order by filename) as copy_number
+        row_number() over (partition by {{ trip_key() }} order by filename) as copy_number
     from source
     where vendorid is not null
         and tpep_pickup_datetime is not null
@@ -27,7 +27,7 @@ valid as (
 
 select
     -- identifiers
-    {{ dbt.concat(["'yellow-'", "unique_row_id"]) }} as trip_id,
+    {{ dbt.concat(["'yellow-'", trip_key()]) }} as trip_id,
     unique_row_id,
     filename,
     'Yellow' as service_type,
