@@ -441,6 +441,7 @@ def _check_task(flow: _Flow, task: _Task) -> None:
     nested_keys = set(task.spec.task_lists) | set(task.spec.task_maps)
     _check_known_properties(flow, where, type_, task.node, task.spec, kp.COMMON_TASK_KEYS | nested_keys)
     _check_container(flow, where, task)
+    _check_nested_plugins(flow, where, task)
     for key, value in task.node.items():
         if key in kp.NOT_RENDERED_KEYS or key in nested_keys:
             continue
@@ -508,6 +509,38 @@ def _check_container(flow: _Flow, where: str, task: _Task) -> None:
             where,
             f"containerImage '{image}' is not pinned; use a versioned tag such as {name or image}:1.2.3",
         )
+
+
+def _check_nested_plugins(flow: _Flow, where: str, task: _Task) -> None:
+    """A plugin inside a property (plugin-ai's `provider`, `embeddings`): Kestra needs a type it knows
+    of the right kind, and rejects unknown properties of it as it does a task's."""
+    for key, kind in task.spec.plugins if task.spec else ():
+        node = task.node.get(key)
+        if node is None:
+            continue  # a required one is reported with the task's required properties
+        place = f"{where} {key}"
+        type_ = node.get("type") if isinstance(node, dict) else None
+        if not isinstance(node, dict) or not isinstance(type_, str):
+            flow.fail(place, f"must be a mapping with a 'type' (a {kind} plugin)")
+            continue
+        spec = kp.PLUGINS.get(type_)
+        if spec is None or spec.kind != kind:
+            known = ", ".join(sorted(t for t, s in kp.PLUGINS.items() if s.kind == kind))
+            flow.fail(
+                place, f"type {type_} is not one of the {kind} plugins we know (stacks/kestra_plugins.py: {known})"
+            )
+            continue
+        present = set(node)
+        for default_type, values in flow.defaults:  # pluginDefaults reach nested plugins too
+            if type_ == default_type or type_.startswith(default_type + "."):
+                present |= set(values)
+        missing = sorted(spec.required - present)
+        if missing:
+            flow.fail(
+                place,
+                f"{type_} requires {', '.join(missing)}; add {' and '.join(missing)} (or set it in pluginDefaults)",
+            )
+        _check_known_properties(flow, place, type_, node, spec, kp.COMMON_NESTED_KEYS)
 
 
 def _check_concurrency(flow: _Flow) -> None:

@@ -20,6 +20,10 @@ METADATA_DB_PASSWORD_ENV = "ZOOMCAMP_METADATA_DB_PASSWORD"
 # tests/flows/test_kestra_encryption.py asks it). Without one, outputs typed as encrypted (the dbt
 # flow's OAuth token) are stored in plain text.
 ENCRYPTION_KEY_ENV = "ZOOMCAMP_ENCRYPTION_KEY"
+# Kestra's AI Copilot (the flow editor's ✨ button), as the course configures it: Gemini, with the
+# learner's API key from this variable. Only rendered when a key is given (see KestraServerConfig).
+GEMINI_API_KEY_ENV = "ZOOMCAMP_GEMINI_API_KEY"
+AI_COPILOT_MODEL = "gemini-2.5-flash"
 # Script tasks run in sibling containers; Kestra bind-mounts this path into them, so it
 # must be the same path on the Docker host and inside the Kestra container.
 TASK_WORKING_DIR = "/tmp/kestra-wd"
@@ -49,6 +53,9 @@ class KestraServerConfig:
     database_port: int = 5432
     # Kestra's own tutorial flows in namespace `tutorial`: off, as the course's setup has them.
     tutorial_flows: bool = False
+    # kestra.ai (the AI Copilot), reading the key from GEMINI_API_KEY_ENV; off without a key: Kestra's
+    # GeminiAiService starts only when kestra.ai.gemini.api-key is set, and an empty one would fail later.
+    ai_copilot: bool = False
 
 
 def _storage_section(storage: LocalStorage | GcsStorage) -> dict[str, Any]:
@@ -94,6 +101,11 @@ def render_kestra_config(config: KestraServerConfig) -> str:
             "url": config.public_url.rstrip("/") + "/",
         },
     }
+    if config.ai_copilot:
+        document["kestra"]["ai"] = {
+            "type": "gemini",
+            "gemini": {"model-name": AI_COPILOT_MODEL, "api-key": placeholder(GEMINI_API_KEY_ENV)},
+        }
     return yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
 
 

@@ -31,7 +31,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-Kind = Literal["task", "trigger", "runner"]
+# "provider" and "embeddings": plugins that sit inside a task property (plugin-ai's model providers
+# and embedding stores), checked like a task runner: known type, required and known properties.
+Kind = Literal["task", "trigger", "runner", "provider", "embeddings"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class PluginSpec:
     provides: frozenset[str] = frozenset()
     # True when the task runs a container image (containerImage must then be pinned).
     container: bool = False
+    # Properties holding one nested plugin, with the kind it must be (`provider: {type: ...}`).
+    plugins: tuple[tuple[str, Kind], ...] = ()
 
 
 def _words(text: str) -> frozenset[str]:
@@ -83,6 +87,16 @@ def _runner(type_: str, properties: str | None = None) -> PluginSpec:
     return PluginSpec(type=type_, kind="runner", properties=None if properties is None else _words(properties))
 
 
+def _nested(type_: str, kind: Kind, required: str = "", properties: str | None = None) -> PluginSpec:
+    return PluginSpec(
+        type=type_,
+        kind=kind,
+        required=frozenset(required.split()),
+        outputs=None,
+        properties=None if properties is None else _words(properties),
+    )
+
+
 # Properties every task has (io.kestra.core.models.tasks.Task), every trigger
 # (io.kestra.core.models.triggers.AbstractTrigger) and every task runner.
 COMMON_TASK_KEYS = _words(
@@ -93,6 +107,8 @@ COMMON_TRIGGER_KEYS = _words(
     "id type version description conditions disabled workerGroup logLevel logToFile stopAfter failOnTriggerError"
 )
 COMMON_RUNNER_KEYS = _words("type version")
+# A nested plugin (io.kestra.core.plugins.AdditionalPlugin declares only `type`); `version` as for runners.
+COMMON_NESTED_KEYS = _words("type version")
 # Flowable tasks: their own error and finally branches hold tasks too.
 _FLOWABLE_LISTS = ("errors", "finally")
 
@@ -112,6 +128,12 @@ _JDBC_QUERY = "url username password timeZoneId sql afterSQL fetchType fetchSize
 _PG_SSL = "ssl sslMode sslRootCert sslCert sslKey sslKeyPassword"
 # AbstractGcs / AbstractBigquery (plugin-gcp): credentials and project of every GCP task.
 _GCP = "projectId serviceAccount impersonatedServiceAccount scopes"
+# plugin-ai (kestra-io/plugin-ai v1.16.0, built against Kestra 1.3.17; its Maven artifact is not served
+# here): io.kestra.plugin.ai.domain.AIOutput, the outputs of both chat tasks.
+_AI_OUTPUTS = (
+    "textOutput jsonOutput tokenUsage finishReason toolExecutions intermediateResponses requestDuration outputFiles "
+    "thinking sources guardrailViolated guardrailViolationMessage"
+)
 
 PLUGINS: dict[str, PluginSpec] = {
     spec.type: spec
@@ -171,7 +193,7 @@ PLUGINS: dict[str, PluginSpec] = {
             "outputs",
             f"{_JDBC_QUERY} transaction outputFiles {_PG_SSL}",
         ),
-        _task("io.kestra.plugin.jdbc.postgresql.Query", "url sql", _JDBC_QUERY_OUTPUTS),
+        _task("io.kestra.plugin.jdbc.postgresql.Query", "url sql", _JDBC_QUERY_OUTPUTS, f"{_JDBC_QUERY} {_PG_SSL}"),
         # url and table are not marked Required, but COPY cannot run without them.
         _task(
             "io.kestra.plugin.jdbc.postgresql.CopyIn",
@@ -214,11 +236,41 @@ PLUGINS: dict[str, PluginSpec] = {
             "useQueryCache flattenResults dryRun useLegacySql maximumBillingTier maximumBytesBilled maxResults",
         ),
         _task("io.kestra.plugin.gcp.auth.OauthAccessToken", "", "accessToken", _GCP),  # 07_gcp_dbt: token from ADC
-        # AI (the course's 10_chat_without_rag / 11_chat_with_rag): plugin-ai is not served here, so its
-        # properties are left unchecked (None) rather than guessed.
-        _task("io.kestra.plugin.ai.completion.ChatCompletion", "", None, None),
-        _task("io.kestra.plugin.ai.rag.ChatCompletion", "", None, None),
-        _task("io.kestra.plugin.ai.rag.IngestDocument", "", None, None),
+        # AI (10_chat_without_rag, 11_chat_with_rag), read from plugin-ai's source (see _AI_OUTPUTS): the
+        # required ones are @NotNull without a default; `aiResponse` / `completion` are deprecated outputs.
+        _task(
+            "io.kestra.plugin.ai.completion.ChatCompletion",
+            "messages provider",
+            _AI_OUTPUTS + " aiResponse",
+            "messages provider configuration tools guardrails observability",
+            plugins=(("provider", "provider"),),
+        ),
+        _task(
+            "io.kestra.plugin.ai.rag.ChatCompletion",
+            "prompt chatProvider",
+            _AI_OUTPUTS + " completion",
+            "systemMessage prompt embeddings embeddingProvider chatProvider chatConfiguration "
+            "contentRetrieverConfiguration contentRetrievers tools memory guardrails",
+            plugins=(("chatProvider", "provider"), ("embeddingProvider", "provider"), ("embeddings", "embeddings")),
+        ),
+        _task(
+            "io.kestra.plugin.ai.rag.IngestDocument",
+            "provider embeddings",
+            "ingestedDocuments inputTokenCount outputTokenCount totalTokenCount embeddingStoreOutputs",
+            "provider embeddings fromPath fromInternalURIs fromExternalURLs fromDocuments metadata documentSplitter "
+            "drop bulkSize",
+            plugins=(("provider", "provider"), ("embeddings", "embeddings")),
+        ),
+        # ModelProvider: modelName (@NotNull), baseUrl, clientPem, caPem; GoogleGemini adds apiKey (needed
+        # unless clientPem authenticates, so not required) and embeddingModelConfiguration.
+        _nested(
+            "io.kestra.plugin.ai.provider.GoogleGemini",
+            "provider",
+            "modelName",
+            "modelName baseUrl clientPem caPem apiKey embeddingModelConfiguration",
+        ),
+        # Embeddings kept in the namespace's KV store (key `<flow id>-embedding-store` unless kvName).
+        _nested("io.kestra.plugin.ai.embeddings.KestraKVStore", "embeddings", "", "kvName"),
         # dbt and Git (dbt flows, GCE git-sync system flow)
         _task(
             "io.kestra.plugin.dbt.cli.DbtCLI",

@@ -34,23 +34,27 @@ from cdktf_cdktf_provider_docker.volume import Volume
 from constructs import Construct
 
 from stacks import kestra_config, terraform_text
+from stacks.course_editions import edition_flows
 from stacks.dbt_project import DbtFile
 from stacks.docker_postgres import DockerPostgres, DockerPostgresProps, PublishedPort
 from stacks.flow_catalog import FlowFile
 from stacks.flow_resources import KestraFlows, KestraKvValues
 from stacks.kestra import KestraNamespaceFile, KestraNamespaceFileProps, KestraProvider, KestraProviderProps
-from stacks.local_credentials import CREDENTIALS_FILE, ENCRYPTION_KEY_VARIABLE, KEYS, VARIABLES
+from stacks.local_credentials import CREDENTIALS_FILE, ENCRYPTION_KEY_VARIABLE, GEMINI_API_KEY_VARIABLE, KEYS, VARIABLES
 from stacks.local_gcp import gcp_kv_values, google_credentials_mount
+from stacks.local_kv import DATA_PG_ALIAS, local_kv_values
 from stacks.sandbox import protect_from_destroy
 from stacks.settings import PROJECT_ROOT, LocalSettings, Settings
 
-# Fixed network aliases: the flows reach the data database by this name whatever the
-# container prefix is (Kestra on Linux cannot rely on host.docker.internal).
-DATA_PG_ALIAS = "zoomcamp-postgres"
+# Fixed network aliases (see stacks/local_kv.py for DATA_PG_ALIAS, which the flows' KV names).
 METADATA_PG_ALIAS = "kestra-postgres"
 METADATA_DB = "kestra"
 METADATA_USER = "kestra"
 DATA_PG_SECRET = "ZOOMCAMP_DB_PASSWORD"
+# The AI flows' key: the secret they read, and the flag they check first (set only together with it:
+# a flow cannot test for a missing secret, reading one fails) as `envs.gemini_api_key_set`.
+GEMINI_SECRET = "GEMINI_API_KEY"
+GEMINI_FLAG_ENV = "ENV_GEMINI_API_KEY_SET"
 
 
 PGADMIN_SERVERS_FILE = "/pgadmin4/servers.json"
@@ -84,6 +88,20 @@ def _encryption_key_variable(scope: Construct) -> TerraformVariable:
                 error_message="Use base64 of 32 random bytes (44 characters), e.g. from: openssl rand -base64 32.",
             )
         ],
+    )
+
+
+def _gemini_api_key_variable(scope: Construct) -> TerraformVariable:
+    return TerraformVariable(
+        scope,
+        GEMINI_API_KEY_VARIABLE,
+        type="string",
+        sensitive=True,
+        nullable=False,
+        description=(
+            "your Gemini API key, for the AI flows and Kestra's AI Copilot; from GEMINI_API_KEY or "
+            "TF_VAR_gemini_api_key in .secrets/local.env"
+        ),
     )
 
 
@@ -170,7 +188,9 @@ class LocalStack(TerraformStack):
                 password=passwords["kestra_password"].string_value,
             ),
         )
-        self.flows = KestraFlows(self, "flows", flows, depends_on=ready)
+        # The course edition's flows, under its ids (a flow's construct id follows its deployed id, so
+        # switching ZOOMCAMP_COURSE_EDITION removes the old flows and adds the new ones in a plan).
+        self.flows = KestraFlows(self, "flows", edition_flows(flows, settings.course_edition), depends_on=ready)
         # The dbt flows run the project from these files: always the version deployed with them.
         self.dbt_files = [
             KestraNamespaceFile(
@@ -190,16 +210,7 @@ class LocalStack(TerraformStack):
             "kv",
             settings.kestra.namespace,
             {
-                "ZOOMCAMP_PG_URL": (
-                    f"jdbc:postgresql://{DATA_PG_ALIAS}:5432/{local.data_db_name}",
-                    "JDBC URL of the zoomcamp data PostgreSQL, as seen from Kestra",
-                ),
-                "ZOOMCAMP_PG_USER": (local.data_db_user, "user of the zoomcamp data PostgreSQL"),
-                "ZOOMCAMP_PG_DB": (local.data_db_name, "database of the zoomcamp data PostgreSQL"),
-                "ZOOMCAMP_DOCKER_NETWORK": (
-                    f"{prefix}-net",
-                    "Docker network of the local stack, for task containers that reach the databases",
-                ),
+                **local_kv_values(settings),
                 # What the course's 04_gcp_kv flow set by hand, from the gcp stack's settings.
                 **gcp_kv_values(self, settings),
             },
@@ -226,8 +237,17 @@ class LocalStack(TerraformStack):
                 public_url=local.kestra_url,
                 storage=kestra_config.LocalStorage(),
                 tutorial_flows=settings.kestra.tutorial_flows,
+                ai_copilot=settings.kestra.gemini_api_key is not None,
             )
         )
+        gemini_env: list[str] = []
+        if settings.kestra.gemini_api_key is not None:  # only then: the stack deploys without a key
+            key = _gemini_api_key_variable(self).string_value
+            gemini_env = [
+                f"SECRET_{GEMINI_SECRET}={Fn.base64encode(key)}",
+                f"{kestra_config.GEMINI_API_KEY_ENV}={key}",
+                f"{GEMINI_FLAG_ENV}=true",
+            ]
         google_volumes, google_env = google_credentials_mount(settings)
         image = Image(self, "kestra_image", name=settings.kestra.image, keep_locally=True)
         storage = Volume(self, "kestra_storage", name=f"{local.prefix}-kestra-storage")
@@ -251,6 +271,7 @@ class LocalStack(TerraformStack):
                 f"{kestra_config.ENCRYPTION_KEY_ENV}={passwords[ENCRYPTION_KEY_VARIABLE].string_value}",
                 # Open-source Kestra reads secrets from SECRET_* variables holding base64.
                 f"SECRET_{DATA_PG_SECRET}={Fn.base64encode(passwords['zoomcamp_db_password'].string_value)}",
+                *gemini_env,
                 *google_env,
             ],
             volumes=[
@@ -309,7 +330,7 @@ class LocalStack(TerraformStack):
             self,
             "data_postgres",
             value={
-                "host": "localhost" if local.bind_address == "0.0.0.0" else local.bind_address,
+                "host": local.data_pg_host,
                 "port": local.data_pg_port,
                 "database": local.data_db_name,
                 "user": local.data_db_user,

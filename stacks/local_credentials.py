@@ -38,6 +38,9 @@ VARIABLES: dict[str, str] = {
 # Generated values that are not passwords: Terraform variable name -> what it protects.
 ENCRYPTION_KEY_VARIABLE = "kestra_encryption_key"
 KEYS: dict[str, str] = {ENCRYPTION_KEY_VARIABLE: "Kestra's key for encrypted outputs (kestra.encryption.secret-key)"}
+# Optional, never generated: the learner's own Gemini API key (the AI flows, the AI Copilot). The stack
+# declares the variable only when a key is given (GEMINI_API_KEY, or this TF_VAR_ line in the file).
+GEMINI_API_KEY_VARIABLE = "gemini_api_key"
 _ALPHABET = string.ascii_letters + string.digits
 
 
@@ -107,9 +110,11 @@ def write_stack_tfvars(stack_dir: Path, env: Mapping[str, str], path: Path = CRE
         )
     ensure_credentials(env, path)
     values = read_credentials(path)
-    chosen = Settings.from_env(env).kestra.password
-    if chosen:
-        values["kestra_password"] = chosen
+    kestra = Settings.from_env(env).kestra
+    if kestra.password:
+        values["kestra_password"] = kestra.password
+    if kestra.gemini_api_key:  # GEMINI_API_KEY wins over the file's line
+        values[GEMINI_API_KEY_VARIABLE] = kestra.gemini_api_key
     declared = stack.get("variable", {})
     target = stack_dir / STACK_TFVARS_NAME
     target.unlink(missing_ok=True)

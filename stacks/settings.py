@@ -19,6 +19,14 @@ from stacks.errors import BundleError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 STACK_NAMES = ("local", "gcp")
+# The course's module-2 editions whose flows the local stack can deploy (stacks/course_editions.yaml
+# maps each flow file to its id in each): the 2025 cohort's, and the current one used from 2026 on.
+# The GCE stack's Git sync does not apply the edition yet (stacks/gce/system_flows.py).
+COURSE_EDITIONS = ("2025", "2026")
+DEFAULT_COURSE_EDITION = "2026"
+# Optional: the Gemini API key of the course's AI flows and of Kestra's AI Copilot. The variable the
+# course exports; `make deploy-local` also passes TF_VAR_gemini_api_key from .secrets/local.env.
+GEMINI_API_KEY_NAMES = ("GEMINI_API_KEY", "TF_VAR_gemini_api_key")
 
 # Kestra's own validation patterns (io.kestra.core.models.flows.Flow).
 KESTRA_ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
@@ -41,6 +49,8 @@ _GIT_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[^\s@?#]+$")
 _GIT_BRANCH = re.compile(r"^(?!/|-)(?!.*(\.\.|//|@\{|\.lock$|/$|\.$))[A-Za-z0-9._/-]{1,200}$")
 _REPO_DIRECTORY = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]{1,200}(?<!/)$")
 _CRON_FIELD = re.compile(r"^[0-9*/,-]+$")
+# A Google AI Studio API key (Gemini): letters, digits, '-', '_', '.'; anything else is a paste gone wrong.
+_GEMINI_API_KEY = re.compile(r"^[A-Za-z0-9_.-]{10,512}$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -95,6 +105,8 @@ class KestraSettings:
     password: str | None
     namespace: str
     tutorial_flows: bool = False
+    # Never shown (repr) and never in the synthesized Terraform: a sensitive variable carries it.
+    gemini_api_key: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -119,6 +131,11 @@ class LocalSettings:
     def kestra_url(self) -> str:
         host = "localhost" if self.bind_address in ("127.0.0.1", "0.0.0.0") else self.bind_address
         return f"http://{host}:{self.kestra_port}"
+
+    @property
+    def data_pg_host(self) -> str:
+        """Where tools on this machine (psql, make smoke) reach the taxi data PostgreSQL."""
+        return "localhost" if self.bind_address == "0.0.0.0" else self.bind_address
 
 
 @dataclass(frozen=True)
@@ -179,11 +196,18 @@ class Settings:
     # False when ZOOMCAMP_STACKS is unset: a plain `cdktf deploy local` then builds the gcp
     # stack only if it can (a learner without Google Cloud must not be blocked by it).
     stacks_chosen: bool = True
+    # Which edition's flows, under which ids, the local stack deploys (stacks/course_editions.py).
+    course_edition: str = DEFAULT_COURSE_EDITION
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read and validate every setting; raise one SettingsError listing all problems."""
-        reader = _EnvReader(os.environ if env is None else env)
+        """Read and validate every setting; raise one SettingsError listing all problems.
+
+        `env` None means this process's environment, plus the optional keys a learner keeps in
+        .secrets/local.env (TF_VAR_gemini_api_key), so a plain `cdktf synth` sees what
+        `make deploy-local` passes; an explicit `env` (tests, the deploy) is read alone.
+        """
+        reader = _EnvReader(_process_environment() if env is None else env)
         settings = cls(
             stacks=reader.stacks("ZOOMCAMP_STACKS", "local,gcp"),
             stacks_chosen=reader.optional("ZOOMCAMP_STACKS") is not None,
@@ -204,6 +228,7 @@ class Settings:
                     "must be lower-case letters, digits, '.', '_' or '-', starting with a letter or digit",
                 ),
                 tutorial_flows=reader.boolean("KESTRA_TUTORIAL_FLOWS", False),
+                gemini_api_key=reader.api_key(GEMINI_API_KEY_NAMES, _GEMINI_API_KEY),
             ),
             local=LocalSettings(
                 prefix=reader.matching(
@@ -236,12 +261,31 @@ class Settings:
                 google_credentials_file=reader.google_credentials("ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS"),
             ),
             gcp=_read_gcp(reader),
+            course_edition=reader.choice(
+                "ZOOMCAMP_COURSE_EDITION",
+                DEFAULT_COURSE_EDITION,
+                COURSE_EDITIONS,
+                "the course edition whose flows are deployed: 2025 (the 2025 cohort's ids) or 2026 (the current ones)",
+            ),
         )
         if not reader.problems:
             reader.check_distinct_ports(settings.local)
         if reader.problems:
             raise SettingsError("\n".join(reader.problems))
         return settings
+
+
+def _process_environment() -> Mapping[str, str]:
+    """os.environ, plus TF_VAR_gemini_api_key from .secrets/local.env when neither name is set."""
+    if any(os.environ.get(name, "").strip() for name in GEMINI_API_KEY_NAMES):
+        return os.environ
+    from stacks.local_credentials import CREDENTIALS_FILE, read_credentials  # imports this module
+
+    try:
+        stored = read_credentials(CREDENTIALS_FILE).get("gemini_api_key") if CREDENTIALS_FILE.is_file() else None
+    except (OSError, UnicodeDecodeError):
+        stored = None  # the doctor and the deploy report an unreadable credentials file
+    return {**os.environ, "TF_VAR_gemini_api_key": stored} if stored else os.environ
 
 
 def _read_gcp(reader: _EnvReader) -> GcpSettings:
@@ -324,6 +368,31 @@ class _EnvReader:
             self._fail(name, value, why)
             return default
         return value
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...], meaning: str) -> str:
+        value = self._raw(name)
+        if value is None:
+            return default
+        if value not in allowed:
+            self._fail(name, value, f"must be one of {', '.join(allowed)}: {meaning}")
+            return default
+        return value
+
+    def api_key(self, names: tuple[str, ...], pattern: re.Pattern[str]) -> str | None:
+        """The first of `names` that is set; a malformed key is reported without its value."""
+        for name in names:
+            value = self._raw(name)
+            if value is None:
+                continue
+            if not pattern.match(value):
+                # Never echo a key, even a mistyped one.
+                self.problems.append(
+                    f"{name} must be an API key from Google AI Studio (10-512 letters, digits, '-', '_' or '.'; "
+                    "no quotes or spaces); the value is not shown. Unset it to deploy without the AI flows' key"
+                )
+                return None
+            return value
+        return None
 
     def port(self, name: str, default: int) -> int:
         value = self._raw(name)

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from stacks.course_editions import deployed_flows
 from stacks.deploy import summary
 from stacks.deploy.cdktf_steps import Commands, Synthesized, cdktf_deploy, synthesize, terraform_outputs
 from stacks.deploy.kestra_health import HealthWait, wait_for_kestra
 from stacks.errors import BundleError
-from stacks.flow_catalog import load_flow_catalog
 from stacks.local_credentials import CREDENTIALS_FILE, ensure_credentials, read_credentials
 from stacks.sandbox import OPT_IN, PROTECTED_DATA
 from stacks.settings import Settings
@@ -90,7 +90,7 @@ def deploy_local(env: Mapping[str, str], out: TextIO, options: DeployOptions | N
     progress.step("Synthesizing the local stack (settings and flows checked)")
     synthesized = synthesize("local", stack_env, commands)
     stack_json = synthesized.stack_json
-    flows = load_flow_catalog(settings.flows_dir)
+    flows = deployed_flows(settings)  # the course edition's ids, as Kestra shows them
     _show_plan(progress, synthesized)
 
     progress.step("Deploying with `cdktf deploy local` (Terraform's output follows)")

@@ -8,6 +8,7 @@ flow file, a half-edited credentials file.
 from __future__ import annotations
 
 from stacks import versions
+from stacks.course_editions import EditionError, edition_flows
 from stacks.doctor.context import DoctorContext, problem_variable
 from stacks.doctor.model import CheckResult
 from stacks.flow_catalog import FlowCatalogError, load_flow_catalog
@@ -92,7 +93,17 @@ def check_flows(ctx: DoctorContext) -> CheckResult:
         )
     namespaces = ", ".join(sorted({flow.namespace for flow in flows}))
     files = "1 valid flow file" if len(flows) == 1 else f"{len(flows)} valid flow files"
-    return CheckResult.ok("flows", title, f"{files} in {ctx.display(flows_dir)}/ (namespace {namespaces})")
+    summary = f"{files} in {ctx.display(flows_dir)}/ (namespace {namespaces})"
+    if ctx.settings is None:
+        return CheckResult.ok("flows", title, summary)
+    edition = ctx.settings.course_edition
+    try:
+        deployed = edition_flows(flows, edition)
+    except EditionError as error:
+        return CheckResult.fail(
+            "flows", title, str(error), f"fix the flow or stacks/course_editions.yaml (edition {edition})"
+        )
+    return CheckResult.ok("flows", title, f"{summary}; course edition {edition} deploys {len(deployed)}")
 
 
 def check_local_credentials(ctx: DoctorContext) -> list[CheckResult]:

@@ -3,6 +3,11 @@
 - `system.zoomcamp_git_sync` keeps the course namespace equal to the repository: SyncFlows from
   the configured branch and folder (and SyncNamespaceFiles when a files folder is set), on a
   schedule and on a webhook. Git is the source of truth, so these flows are read-only in the UI.
+  The course edition (ZOOMCAMP_COURSE_EDITION, stacks/course_editions.py) is not applied here yet:
+  SyncFlows imports each file under the id written in it and cannot rename, so the VM gets every
+  file of the folder under its file id. Applying it needs a render step between Git and Kestra
+  (clone, stacks.course_editions for the edition, then Kestra's namespace-update API, which needs
+  the Kestra password as a flow secret on the VM): not done.
 - `system.zoomcamp_gcp_kv` sets the four GCP values the course's 04_gcp_kv flow set by hand,
   from the same function the local stack's `kestra_kv` resources use; the boot script runs it
   at every start so the values always match the deployed settings.

@@ -21,7 +21,7 @@ SNAPSHOT = Path(__file__).resolve().parent.parent / "snapshots" / "local.cdk.tf.
 def normalized(synth: dict[str, Any]) -> dict[str, Any]:
     result = copy.deepcopy(synth)
     for flow in result.get("resource", {}).get("kestra_flow", {}).values():
-        flow["content"] = f"<text of flows/{flow['flow_id']}.yaml>"
+        flow["content"] = f"<text of the flow deployed as {flow['flow_id']}>"
     return result
 
 
