@@ -16,51 +16,26 @@ reported in one line and its file left untouched. Files are replaced atomically.
 from __future__ import annotations
 
 import argparse
-import http.client
-import json
 import os
 import re
 import sys
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 from urllib.parse import quote
 
 import yaml
 
-from stacks.deploy.kestra_health import kestra_get
+from stacks.course_editions import edition_flows, to_file_ids
+from stacks.deploy.kestra_health import KestraApi, local_kestra_api
 from stacks.errors import BundleError, run_cli
 from stacks.flow_catalog import READ_ONLY_LABEL, FlowFile, load_flow_catalog
 from stacks.flow_lint import lint_flow_text
-from stacks.local_credentials import CREDENTIALS_FILE, read_credentials
-from stacks.settings import Settings
 
 API = "/api/v1/main/flows"
 _TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:", re.MULTILINE)
 # Where a new `labels:` block goes when Kestra's source has none: before the first of these.
 _LABELS_BEFORE = ("inputs", "variables", "checks", "concurrency", "tasks")
-
-
-@dataclass(frozen=True)
-class KestraApi:
-    url: str
-    username: str
-    password: str
-    timeout: float = 10.0
-
-    def get(self, path: str) -> tuple[int, Any]:
-        try:
-            status, body = kestra_get(self.url, path, self.username, self.password, self.timeout)
-        except (OSError, http.client.HTTPException) as error:
-            reason = getattr(error, "strerror", None) or type(error).__name__
-            raise BundleError(
-                f"cannot reach Kestra at {self.url} ({reason}); is the local stack running? (make deploy-local)"
-            ) from None
-        if status == 401:
-            raise BundleError(f"Kestra at {self.url} refused the login {self.username}; check KESTRA_PASSWORD")
-        return status, (json.loads(body) if body else None)
 
 
 def with_read_only_label(source: str) -> str:
@@ -92,18 +67,19 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def _namespace_flow_ids(api: KestraApi, namespace: str) -> list[str]:
-    status, page = api.get(f"{API}/search?namespace={quote(namespace)}&size=1000")
-    if status != 200 or not isinstance(page, dict):
-        raise BundleError(f"Kestra at {api.url} answered HTTP {status} when listing the flows of {namespace}")
-    return sorted(flow["id"] for flow in page.get("results", []) if flow.get("namespace") == namespace)
+def pull_flows(
+    api: KestraApi, flows_dir: Path, namespace: str, out: TextIO, *, dry_run: bool = False, edition: str | None = None
+) -> int:
+    """Write changed and new flows of `namespace` into `flows_dir`; the number of flows refused.
 
-
-def pull_flows(api: KestraApi, flows_dir: Path, namespace: str, out: TextIO, *, dry_run: bool = False) -> int:
-    """Write changed and new flows of `namespace` into `flows_dir`; the number of flows refused."""
-    files: dict[str, FlowFile] = {f.flow_id: f for f in load_flow_catalog(flows_dir) if f.namespace == namespace}
+    With a course `edition`, Kestra holds the flows under that edition's ids: each is compared with
+    what the stack deployed, and written back to its own file with the files' ids (course_editions).
+    """
+    catalog = load_flow_catalog(flows_dir)
+    deployed = edition_flows(catalog, edition) if edition else catalog
+    files: dict[str, FlowFile] = {f.flow_id: f for f in deployed if f.namespace == namespace}
     refused = 0
-    for flow_id in sorted(set(files) | set(_namespace_flow_ids(api, namespace))):
+    for flow_id in sorted(set(files) | set(api.flow_ids(namespace))):
         status, flow = api.get(f"{API}/{quote(namespace)}/{quote(flow_id)}?source=true")
         existing = files.get(flow_id)
         path = existing.path if existing else flows_dir / f"{flow_id}.yaml"
@@ -118,17 +94,29 @@ def pull_flows(api: KestraApi, flows_dir: Path, namespace: str, out: TextIO, *, 
             print(f"  = {shown}: unchanged", file=out)
             continue
         problems = lint_flow_text(source, f"{namespace}.{flow_id} in Kestra")
-        try:
-            text = with_read_only_label(source)
-            document = yaml.safe_load(text)
-        except BundleError as error:
-            problems.append(f"{namespace}.{flow_id} in Kestra: {error}")
-            text, document = "", {}
+        text, document = "", {}
+        if not problems:  # the label is put back only into a source that parses as a flow
+            try:
+                text = with_read_only_label(source)
+                document = yaml.safe_load(text)
+            except BundleError as error:
+                problems.append(f"{namespace}.{flow_id} in Kestra: {error}")
         if not problems and (document.get("id"), document.get("namespace")) != (flow_id, namespace):
             problems.append(f"{namespace}.{flow_id} in Kestra: its source says id {document.get('id')!r}")
+        if not problems and existing is None and path.exists():
+            problems.append(
+                f"{namespace}.{flow_id} in Kestra: {path.name} is the file of another flow"
+                f"{f' in edition {edition}' if edition else ''}; give the flow made in the UI another id"
+            )
+        if not problems and edition:
+            try:
+                text = to_file_ids(text, edition, f"{namespace}.{flow_id} in Kestra")
+            except BundleError as error:
+                problems.append(str(error))
         if problems:
             refused += 1
-            print(f"  ✗ {shown}: left untouched; {problems[0]}", file=out)
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            print(f"  ✗ {shown}: left untouched; {problems[0]}{more}", file=out)
             continue
         if not dry_run:
             _write_atomically(path, text)
@@ -137,23 +125,20 @@ def pull_flows(api: KestraApi, flows_dir: Path, namespace: str, out: TextIO, *, 
     return refused
 
 
-def _api_from(env: Mapping[str, str], credentials: Path = CREDENTIALS_FILE) -> tuple[KestraApi, Settings]:
-    settings = Settings.from_env(env)
-    password = settings.kestra.password
-    if not password:
-        if not credentials.exists():
-            raise BundleError(f"no {credentials.name} and no KESTRA_PASSWORD: the local stack was never deployed here")
-        password = read_credentials(credentials)["kestra_password"]
-    return KestraApi(settings.local.kestra_url, settings.kestra.username, password), settings
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make pull-flows", description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="say what would be written, write nothing")
     args = parser.parse_args(argv)
-    api, settings = _api_from(os.environ)
+    api, settings = local_kestra_api(os.environ)
     print(f"==> Flows of {settings.kestra.namespace} in {api.url} -> {settings.flows_dir}")
-    refused = pull_flows(api, settings.flows_dir, settings.kestra.namespace, sys.stdout, dry_run=args.dry_run)
+    refused = pull_flows(
+        api,
+        settings.flows_dir,
+        settings.kestra.namespace,
+        sys.stdout,
+        dry_run=args.dry_run,
+        edition=settings.course_edition,
+    )
     if refused:
         raise BundleError(f"{refused} flow(s) left untouched: fix them in Kestra's UI and run make pull-flows again")
     return 0

@@ -2,12 +2,16 @@
 
 Each is the real protocol on a real socket or a real executable on PATH, so the code under
 test runs unchanged: a Docker engine on a Unix socket (`/_ping`, `/containers/json`), a
-Kestra answering `/api/v1/configs` on a loopback port, and small command-line tools.
+Kestra answering `/api/v1/configs` on a loopback port, a Kestra API speaking the endpoints
+`make pull-flows` and `make smoke` use (FakeKestraState), and small command-line tools.
 """
 
 from __future__ import annotations
 
 import base64
+import email.parser
+import email.policy
+import itertools
 import json
 import shutil
 import socket
@@ -18,9 +22,11 @@ import textwrap
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 class _QuietHandler(BaseHTTPRequestHandler):
@@ -129,6 +135,145 @@ def fake_kestra(answers: Callable[[str | None], tuple[int, dict[str, Any]]]) -> 
     thread.start()
     try:
         yield server.server_address[1], paths
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@dataclass
+class FakeKestraState:
+    """What a fake Kestra API holds, shaped as Kestra 1.x answers (FlowController, KVController,
+    ExecutionController). Tests change it before and read it after; the server reads it live.
+
+    A started execution answers RUNNING for `polls` GETs, then `finish(flow_id, inputs)` gives its
+    final fields (default: SUCCESS), called once, so a test can load rows into a fake database there.
+    """
+
+    username: str = "admin@example.com"
+    password: str = "Secret123pass"
+    version: str = "1.3.31"
+    namespace: str = "zoomcamp"
+    flows: dict[str, str] = field(default_factory=dict)  # flow id -> source, in `namespace`
+    kv: dict[str, str] = field(default_factory=dict)  # key -> value, in `namespace`
+    finish: Callable[[str, dict[str, str]], dict[str, Any]] | None = None
+    polls: int = 1
+    started: list[tuple[str, dict[str, str]]] = field(default_factory=list)  # (flow id, inputs)
+    executions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _numbers: Iterator[int] = field(default_factory=itertools.count)
+
+    def answer(self, method: str, path: str, authorization: str | None, body: bytes, content_type: str) -> Response:
+        expected = "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
+        if authorization != expected:
+            return _json(401, {"message": "Unauthorized"})
+        url = urlsplit(path)
+        parts = [unquote(part) for part in url.path.strip("/").split("/")]
+        query = parse_qs(url.query)
+        if method == "GET" and parts == ["api", "v1", "configs"]:
+            return _json(200, {"version": self.version})
+        if parts[:3] != ["api", "v1", "main"]:
+            return _json(404, {"message": "not found"})
+        route = parts[3:]
+        if method == "GET" and route == ["flows", "search"]:
+            asked = query["namespace"][0]
+            found = [{"id": i, "namespace": asked} for i in self.flows] if asked == self.namespace else []
+            return _json(200, {"results": found, "total": len(found)})
+        if method == "GET" and len(route) == 3 and route[0] == "flows":
+            if route[1] != self.namespace or route[2] not in self.flows:
+                return _json(404, {"message": "not found"})
+            flow: dict[str, Any] = {"id": route[2], "namespace": self.namespace, "revision": 2}
+            if query.get("source") == ["true"]:
+                flow["source"] = self.flows[route[2]]
+            return _json(200, flow)
+        if method == "GET" and len(route) == 4 and route[0] == "namespaces" and route[2] == "kv":
+            if route[1] != self.namespace or route[3] not in self.kv:
+                return _json(404, {"message": f"No value found for key '{route[3]}' in namespace '{route[1]}'"})
+            return _json(200, {"type": "STRING", "value": self.kv[route[3]]})
+        if method == "POST" and len(route) == 3 and route[0] == "executions":
+            if route[1] != self.namespace or route[2] not in self.flows:
+                return _json(404, {"message": f"Flow not found: {route[1]}.{route[2]}"})
+            inputs = _form_fields(body, content_type)
+            execution_id = f"7smoke{next(self._numbers)}XyZ"
+            self.started.append((route[2], inputs))
+            self.executions[execution_id] = {
+                "id": execution_id,
+                "namespace": self.namespace,
+                "flowId": route[2],
+                "inputs": inputs,
+                "state": {"current": "CREATED"},
+                "taskRunList": [],
+                "_polls": self.polls,
+            }
+            return _json(200, _public(self.executions[execution_id]))
+        if method == "GET" and len(route) == 2 and route[0] == "executions":
+            execution = self.executions.get(route[1])
+            if execution is None:
+                return _json(404, {"message": "not found"})
+            if execution["state"]["current"] in ("CREATED", "RUNNING"):
+                if execution["_polls"] > 0:
+                    execution["_polls"] -= 1
+                    execution["state"] = {"current": "RUNNING"}
+                else:
+                    final = (self.finish or _success)(execution["flowId"], execution["inputs"])
+                    execution.update({"taskRunList": [], **final})
+                    if isinstance(execution["state"], str):
+                        execution["state"] = {"current": execution["state"]}
+            return _json(200, _public(execution))
+        return _json(404, {"message": "not found"})
+
+
+def _json(status: int, body: object) -> Response:
+    return status, json.dumps(body).encode(), {"Content-Type": "application/json"}
+
+
+def _public(execution: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in execution.items() if not key.startswith("_")}
+
+
+def _success(flow_id: str, inputs: dict[str, str]) -> dict[str, Any]:
+    return {"state": "SUCCESS"}
+
+
+def _form_fields(body: bytes, content_type: str) -> dict[str, str]:
+    """The fields of a multipart/form-data body, as Kestra reads an execution's inputs."""
+    if not body:
+        return {}
+    assert content_type.startswith("multipart/form-data"), content_type
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    fields = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        fields[str(name)] = part.get_content().strip()
+    return fields
+
+
+@contextmanager
+def fake_kestra_api(state: FakeKestraState) -> Iterator[str]:
+    """A Kestra API on a free loopback port answering from `state`; yields its URL."""
+
+    class Handler(_QuietHandler):
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            self._send(
+                *state.answer(
+                    self.command,
+                    self.path,
+                    self.headers.get("Authorization"),
+                    body,
+                    self.headers.get("Content-Type", ""),
+                )
+            )
+
+        do_GET = do_POST = _serve
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()

@@ -4,6 +4,11 @@ The container's own healthcheck asks the management port (8081) inside the conta
 that proves Kestra runs, not that the learner's browser can reach it. So we ask the
 published URL for `/api/v1/configs` with the basic-auth credentials, the first thing the
 UI itself loads: 200 means the URL, the port mapping and the password all work.
+
+It is also the one client of Kestra's API for the commands that talk to the local Kestra
+after a deploy (`make pull-flows`, `make smoke`): `kestra_request` is the one HTTP call with
+basic auth, `KestraApi` words network trouble and a refused login in one line, and
+`local_kestra_api` builds it from the settings and the local credentials.
 """
 
 from __future__ import annotations
@@ -11,15 +16,23 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TextIO
-from urllib.parse import urlsplit
+from pathlib import Path
+from typing import Any, TextIO
+from urllib.parse import quote, urlsplit
 
 from stacks.errors import BundleError
+from stacks.local_credentials import CREDENTIALS_FILE, read_credentials
+from stacks.settings import Settings
 
 HEALTH_PATH = "/api/v1/configs"
+
+
+class LoginRefused(BundleError):
+    """Kestra answered 401: the username or password is not the one it was started with."""
 
 
 @dataclass(frozen=True)
@@ -29,8 +42,17 @@ class Answer:
     unauthorized: bool = False
 
 
-def kestra_get(url: str, path: str, username: str, password: str, timeout: float) -> tuple[int, bytes]:
-    """One GET of Kestra's API with basic auth: (status, body). Network trouble raises OSError or
+def kestra_request(
+    method: str,
+    url: str,
+    path: str,
+    username: str,
+    password: str,
+    timeout: float,
+    body: bytes | None = None,
+    content_type: str | None = None,
+) -> tuple[int, bytes]:
+    """One call of Kestra's API with basic auth: (status, body). Network trouble raises OSError or
     http.client.HTTPException for the caller to word; a URL that is not http://HOST:PORT is a BundleError."""
     parts = urlsplit(url)
     if parts.scheme != "http" or not parts.hostname:
@@ -39,11 +61,83 @@ def kestra_get(url: str, path: str, username: str, password: str, timeout: float
     connection = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
     try:
         headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
-        connection.request("GET", path, headers=headers)
+        if content_type:
+            headers["Content-Type"] = content_type
+        connection.request(method, path, body=body, headers=headers)
         response = connection.getresponse()
         return response.status, response.read()
     finally:
         connection.close()
+
+
+def kestra_get(url: str, path: str, username: str, password: str, timeout: float) -> tuple[int, bytes]:
+    """One GET of Kestra's API with basic auth (see kestra_request)."""
+    return kestra_request("GET", url, path, username, password, timeout)
+
+
+def multipart_form(fields: Mapping[str, str]) -> tuple[bytes, str]:
+    """(body, content type) of a multipart/form-data request: how Kestra takes an execution's inputs."""
+    boundary = f"zoomcamp-{secrets.token_hex(12)}"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        for name, value in fields.items()
+    ]
+    body = "".join(parts) + f"--{boundary}--\r\n"
+    return body.encode(), f"multipart/form-data; boundary={boundary}"
+
+
+@dataclass(frozen=True)
+class KestraApi:
+    """Kestra's API at `url` with one login; every failure to reach it or log in is one BundleError line."""
+
+    url: str
+    username: str
+    password: str
+    timeout: float = 10.0
+
+    def get(self, path: str) -> tuple[int, Any]:
+        return self._call("GET", path)
+
+    def flow_ids(self, namespace: str) -> list[str]:
+        """The ids of the flows Kestra holds in `namespace` (not its child namespaces), sorted."""
+        status, page = self.get(f"/api/v1/main/flows/search?namespace={quote(namespace)}&size=1000")
+        if status != 200 or not isinstance(page, dict):
+            raise BundleError(f"Kestra at {self.url} answered HTTP {status} when listing the flows of {namespace}")
+        return sorted(flow["id"] for flow in page.get("results", []) if flow.get("namespace") == namespace)
+
+    def post_form(self, path: str, fields: Mapping[str, str]) -> tuple[int, Any]:
+        body, content_type = multipart_form(fields)
+        return self._call("POST", path, body, content_type)
+
+    def _call(
+        self, method: str, path: str, body: bytes | None = None, content_type: str | None = None
+    ) -> tuple[int, Any]:
+        try:
+            status, answer = kestra_request(
+                method, self.url, path, self.username, self.password, self.timeout, body, content_type
+            )
+        except (OSError, http.client.HTTPException) as error:
+            reason = getattr(error, "strerror", None) or type(error).__name__
+            raise BundleError(
+                f"cannot reach Kestra at {self.url} ({reason}); is the local stack running? (make deploy-local)"
+            ) from None
+        if status == 401:
+            raise LoginRefused(f"Kestra at {self.url} refused the login {self.username}; check KESTRA_PASSWORD")
+        try:
+            return status, (json.loads(answer) if answer else None)
+        except ValueError:
+            return status, answer.decode("utf-8", "replace")
+
+
+def local_kestra_api(env: Mapping[str, str], credentials: Path = CREDENTIALS_FILE) -> tuple[KestraApi, Settings]:
+    """The local stack's Kestra with the login a learner uses: KESTRA_PASSWORD, else the generated one."""
+    settings = Settings.from_env(env)
+    password = settings.kestra.password
+    if not password:
+        if not credentials.exists():
+            raise BundleError(f"no {credentials.name} and no KESTRA_PASSWORD: the local stack was never deployed here")
+        password = read_credentials(credentials)["kestra_password"]
+    return KestraApi(settings.local.kestra_url, settings.kestra.username, password), settings
 
 
 def ask_kestra(url: str, username: str, password: str, timeout: float = 5.0) -> Answer:

@@ -54,8 +54,8 @@ def steps(job: dict[str, Any]) -> list[dict[str, Any]]:
     return job.get("steps", [])
 
 
-def test_the_three_workflows_exist() -> None:
-    assert [path.name for path in WORKFLOWS] == ["ci.yml", "deploy.yml", "pr.yml"]
+def test_the_four_workflows_exist() -> None:
+    assert [path.name for path in WORKFLOWS] == ["ci.yml", "deploy.yml", "e2e.yml", "pr.yml"]
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +173,27 @@ def test_pr_workflow_keeps_one_comment_and_says_when_the_real_plan_is_off() -> N
     assert "vars.GCP_WORKLOAD_IDENTITY_PROVIDER != ''" in pr["gcp-plan"]["if"]
     assert "head.repo.full_name == github.repository" in pr["gcp-plan"]["if"]
     assert "--format markdown" in pr["offline-diff"]["steps"][-1]["run"]
+
+
+def test_e2e_runs_the_learners_path_on_a_hosted_runner_with_a_time_limit() -> None:
+    """What only a real Docker proves runs there, in the order the issue asks; here it is read, not run."""
+    workflow = load(ROOT / ".github" / "workflows" / "e2e.yml")
+    assert set(workflow["on"]) == {"workflow_dispatch", "schedule", "pull_request"}
+    assert "flows/**" in workflow["on"]["pull_request"]["paths"]
+    assert workflow["permissions"] == {"contents": "read"}
+    (job,) = workflow["jobs"].values()
+    assert job["runs-on"].startswith("ubuntu-") and 0 < job["timeout-minutes"] <= 90
+    script = "\n".join(step.get("run", "") for step in steps(job))
+    order = [
+        "make deploy-local",
+        "make smoke",
+        "-detailed-exitcode",
+        ">> flows/01_getting_started_data_pipeline.yaml",
+        'length == 1 and .[0].actions == ["update"]',
+        "make destroy-local",
+        '[ "$after" != "$before" ]',
+    ]
+    positions = [script.find(part) for part in order]
+    assert -1 not in positions and positions == sorted(positions), dict(zip(order, positions, strict=True))
+    (sandbox,) = [step for step in steps(job) if step.get("env", {}).get("ZOOMCAMP_SANDBOX") == "true"]
+    assert "make destroy-local" in sandbox["run"] and "docker volume ls -q --filter name=zoomcamp-" in sandbox["run"]

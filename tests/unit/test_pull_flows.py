@@ -1,80 +1,40 @@
 """`make pull-flows`: UI edits written back into flows/, bad ones refused with the file untouched.
 
 No Kestra server can start on these machines (its webserver module is not on Maven Central), so
-the API is a small fake at the boundary speaking the two endpoints the command uses, shaped as
-Kestra's FlowController answers them (`GET /api/v1/main/flows/search`, `GET .../{ns}/{id}?source=true`).
+the API is a small fake at the boundary (tests/fakes.py: FakeKestraState) speaking the endpoints
+the command uses, shaped as Kestra's FlowController answers them (`GET /api/v1/main/flows/search`,
+`GET .../{ns}/{id}?source=true`).
 """
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import io
-import json
+import re
 import shutil
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
+from fakes import FakeKestraState, fake_kestra_api
 
-from stacks.errors import BundleError
+from stacks.course_editions import deployed_flows
+from stacks.deploy.kestra_health import KestraApi, local_kestra_api
+from stacks.errors import BundleError, run_cli
 from stacks.flow_catalog import READ_ONLY_LABEL, load_flow_catalog
-from stacks.pull_flows import KestraApi, pull_flows, with_read_only_label
-from stacks.settings import PROJECT_ROOT
+from stacks.pull_flows import main, pull_flows, with_read_only_label
+from stacks.settings import PROJECT_ROOT, Settings
 
 USER, PASSWORD = "admin@example.com", "Secret123pass"
-
-
-class FakeKestra(BaseHTTPRequestHandler):
-    flows: ClassVar[dict[str, str]] = {}  # flow id -> source, namespace zoomcamp (set per test)
-
-    def do_GET(self) -> None:
-        expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
-        if self.headers.get("Authorization") != expected:
-            return self._answer(401, {"message": "Unauthorized"})
-        url = urlsplit(self.path)
-        query = parse_qs(url.query)
-        if url.path == "/api/v1/main/flows/search":
-            namespace = query["namespace"][0]
-            return self._answer(200, {"results": [{"id": i, "namespace": namespace} for i in self.flows], "total": 0})
-        prefix = "/api/v1/main/flows/zoomcamp/"
-        flow_id = url.path.removeprefix(prefix)
-        if not url.path.startswith(prefix) or flow_id not in self.flows:
-            return self._answer(404, {"message": "not found"})
-        flow = {"id": flow_id, "namespace": "zoomcamp", "revision": 2}
-        if query.get("source") == ["true"]:
-            flow["source"] = self.flows[flow_id]
-        return self._answer(200, flow)
-
-    def _answer(self, status: int, body: object) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: object) -> None:
-        pass
 
 
 @pytest.fixture
 def kestra() -> Iterator[tuple[KestraApi, dict[str, str]]]:
     """A fake Kestra holding what `make deploy-local` deployed: every file's editable content."""
     deployed = {f.flow_id: f.editable_content for f in load_flow_catalog(PROJECT_ROOT / "flows")}
-    handler = type("Handler", (FakeKestra,), {"flows": deployed})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield KestraApi(f"http://127.0.0.1:{server.server_port}", USER, PASSWORD, timeout=5), deployed
-    finally:
-        server.shutdown()
-        server.server_close()
+    with fake_kestra_api(FakeKestraState(USER, PASSWORD, flows=deployed)) as url:
+        yield KestraApi(url, USER, PASSWORD, timeout=5), deployed
 
 
 @pytest.fixture
@@ -181,9 +141,56 @@ def test_labels_kestra_wrote_inline_are_refused_not_mangled() -> None:
 
 
 def test_a_checkout_never_deployed_is_one_line(tmp_path: Path) -> None:
-    from stacks.pull_flows import _api_from
-
     with pytest.raises(BundleError, match=r"no local\.env and no KESTRA_PASSWORD: the local stack was never deployed"):
-        _api_from({}, tmp_path / "local.env")
-    api, _ = _api_from({"KESTRA_PASSWORD": PASSWORD}, tmp_path / "local.env")
+        local_kestra_api({}, tmp_path / "local.env")
+    api, _ = local_kestra_api({"KESTRA_PASSWORD": PASSWORD}, tmp_path / "local.env")
     assert (api.url, api.password) == ("http://localhost:8080", PASSWORD)
+
+
+BROKEN_IN_THE_UI = {
+    "a misspelt task type": (
+        lambda source: source.replace("io.kestra.plugin.core.http.Download", "io.kestra.plugin.core.http.Downlaod", 1),
+        "Downlaod",
+    ),
+    "YAML that does not parse": (lambda source: source + "  - id: [unclosed\n", "invalid YAML"),
+    "no tasks left": (
+        lambda source: source.split("\n", 1)[0] + "\nnamespace: zoomcamp\n",
+        "'tasks' must be a non-empty list",
+    ),
+    "another id in the source": (
+        lambda source: re.sub(r"^id: (\w+)$", r"id: \1_v2", source, count=1, flags=re.MULTILINE),
+        "its source says id '04_postgres_taxi_v2'",
+    ),
+}
+
+
+@pytest.mark.parametrize("broken", list(BROKEN_IN_THE_UI))
+def test_make_pull_flows_refuses_a_flow_broken_in_the_ui_in_one_line_and_leaves_the_file_byte_identical(
+    broken: str,
+    kestra: tuple[KestraApi, dict[str, str]],
+    flows_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The write-back door as the learner meets it: the command, its output and its exit code."""
+    api, deployed = kestra
+    edit, problem = BROKEN_IN_THE_UI[broken]
+    settings = dataclasses.replace(Settings.from_env({}), flows_dir=flows_dir)
+    # Kestra holds the default course edition, under its ids: flows/02_postgres_taxi.yaml is 04_postgres_taxi.
+    deployed.clear()
+    deployed.update({f.flow_id: f.editable_content for f in deployed_flows(settings)})
+    deployed["04_postgres_taxi"] = edit(deployed["04_postgres_taxi"])
+    monkeypatch.setattr("stacks.pull_flows.local_kestra_api", lambda env: (api, settings))
+    before = {path.name: path.read_bytes() for path in flows_dir.iterdir()}
+
+    assert run_cli(lambda: main([])) == 1
+
+    assert {path.name: path.read_bytes() for path in flows_dir.iterdir()} == before  # no byte, no temp file
+    out, err = capsys.readouterr()
+    (refused,) = [line for line in out.splitlines() if "✗" in line]
+    assert refused.startswith("  ✗ flows/02_postgres_taxi.yaml: left untouched; zoomcamp.04_postgres_taxi in Kestra:")
+    assert problem in refused
+    assert out.count(": unchanged") == len(before) - 1
+    assert err.splitlines() == [
+        "error: 1 flow(s) left untouched: fix them in Kestra's UI and run make pull-flows again"
+    ]
