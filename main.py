@@ -1,20 +1,45 @@
-"""cdktf entry point: settings, then the stacks (`local`, `gcp`), then synth."""
+"""cdktf entry point: settings, then the stacks (`local`, `gcp`), then synth.
+
+When nothing that goes into the output has changed since the last synth into the same folder
+(stacks/synth_cache.py: a content key over sources, flows, dbt files, settings and lock files),
+the output is reused as it is and cdktf and the provider bindings are not even imported.
+Either way the local stack's credentials file is written again afterwards.
+"""
 
 import os
 import sys
 from pathlib import Path
 
-from stacks.app import build_app
+from stacks import synth_cache
 from stacks.errors import run_cli
 from stacks.local_credentials import write_stack_tfvars
-from stacks.settings import Settings
+from stacks.settings import PROJECT_ROOT, Settings
+
+
+def synthesize(settings: Settings) -> Path:
+    """The output folder, synthesized now or reused from a previous synth with the same key."""
+    outdir = synth_cache.output_dir(os.environ)
+    key = synth_cache.synth_key(PROJECT_ROOT, settings, os.environ)
+    stamp = synth_cache.reusable(outdir, key)
+    if stamp is not None:
+        for note in stamp.notes:
+            print(note)
+        synth_cache.mark_reused(outdir, stamp)
+        return outdir
+    synth_cache.forget(outdir)
+    with synth_cache.recording_stdout() as printed:
+        from stacks.app import build_app  # cdktf, and for gcp the google bindings, load only here
+
+        app = build_app(settings)
+        app.synth()
+    outdir = Path(app.outdir)
+    synth_cache.remember(outdir, key, printed.lines())
+    return outdir
 
 
 def main() -> int:
     settings = Settings.from_env()
-    app = build_app(settings)
-    app.synth()
-    local_dir = Path(app.outdir) / "stacks" / "local"
+    local_dir = synthesize(settings) / "stacks" / "local"
     if (local_dir / "cdk.tf.json").exists():
         write_stack_tfvars(local_dir, os.environ)  # the passwords, for a plain `cdktf deploy local`
     return 0

@@ -8,13 +8,19 @@ does not synthesize) are one line on stderr and exit code 1.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 import time
 from pathlib import Path
 
 from plan_diff.compare import diff_stacks
 from plan_diff.render import Revisions, render_markdown, render_text
-from plan_diff.synthesize import PlanDiffError, resolve_revision, synthesize_revision, synthesize_tree
+from plan_diff.synthesize import (
+    PlanDiffError,
+    resolve_revision,
+    synthesize_revision_cached,
+    synthesize_tree_cached,
+)
 from stacks.errors import run_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -53,10 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     commit = resolve_revision(repo, args.base)
     base_label = f"{args.base} ({commit[:7]})"
-    _progress(f"synthesizing {', '.join(stacks)} at {base_label} in a temporary worktree", started)
-    before = synthesize_revision(repo, commit, base_label, stacks)
-    _progress(f"synthesizing {', '.join(stacks)} at the working tree", started)
-    after = synthesize_tree(repo, "the working tree", stacks)
+    announce = functools.partial(_progress, started=started)
+    before = synthesize_revision_cached(repo, commit, base_label, stacks, announce)
+    after = synthesize_tree_cached(repo, "the working tree", stacks, announce)
     _progress("comparing", started)
     diffs = diff_stacks(before, after, stacks)
     revisions = Revisions(base=base_label, head="working tree")

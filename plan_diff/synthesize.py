@@ -2,25 +2,35 @@
 
 The base revision is checked out into a temporary `git worktree` and its own `main.py` runs
 there with the current virtualenv (the dependencies are pinned, so they rarely differ); the
-output goes to a temporary folder, never to the shared `cdktf.out/`. No credentials are
-needed: GCP_PROJECT_ID (and the Git URL Kestra syncs from) default to placeholders, so the
-gcp stack synthesizes anywhere.
+output goes to a temporary folder, never to the stacks in the shared `cdktf.out/`. No
+credentials are needed: GCP_PROJECT_ID (and the Git URL Kestra syncs from) default to
+placeholders, so the gcp stack synthesizes anywhere.
+
+Both sides are kept in `cdktf.out/.plan-diff/` by a content key, so a `make diff` with nothing
+changed synthesizes nothing: the base by its commit (immutable) with the virtualenv's lock
+file and the settings; the working tree by stacks/synth_cache.py's key (sources, flows, dbt
+files, settings, lock files). Only a checkout of this project caches (it has that module).
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from stacks import synth_cache
 from stacks.errors import BundleError
+from stacks.settings import Settings
 
 PLACEHOLDER_PROJECT = "plan-diff-placeholder"
 # Settings the gcp stack needs that a fork or a laptop may lack; the same on both sides, so
@@ -31,6 +41,9 @@ PLACEHOLDERS = {
 }
 SYNTH_TIMEOUT_SECONDS = 900
 Stacks = dict[str, dict[str, Any]]
+CACHE_FOLDER = Path("cdktf.out") / ".plan-diff"
+CACHE_KEEP = 8  # synthesized sides kept (the least recently used go first)
+_CACHE_FORMAT = "zoomcamp-plan-diff/1"
 
 
 class PlanDiffError(BundleError):
@@ -135,3 +148,106 @@ def synthesize_tree(
 def synthesize_revision(repo: Path, commit: str, label: str, stacks: tuple[str, ...]) -> Stacks:
     with worktree(repo, commit) as tree:
         return synthesize_tree(tree, label, stacks)
+
+
+# --- reusing what was synthesized before ----------------------------------------------
+
+
+def cache_dir(repo: Path) -> Path | None:
+    """Where a checkout of this project keeps synthesized sides; None for any other repository."""
+    return repo / CACHE_FOLDER if (repo / "stacks" / "synth_cache.py").is_file() else None
+
+
+def _environment_parts(stacks: tuple[str, ...], env: Mapping[str, str] | None) -> list[str] | None:
+    synth_env = synthesis_env(Path(), stacks, env)
+    adc = synth_cache.adc_inputs(synth_env)  # the local stack mounts the ADC file when it exists
+    if adc is None:
+        return None
+    return [f"python={sys.version}", f"prefix={sys.prefix}", *synth_cache.settings_env(synth_env), *adc]
+
+
+def revision_key(repo: Path, commit: str, stacks: tuple[str, ...], env: Mapping[str, str] | None = None) -> str | None:
+    """A commit's files never change: its output changes only with the virtualenv and the settings."""
+    environment = _environment_parts(stacks, env)
+    if environment is None:
+        return None
+    venv_lock = synth_cache._digest(repo / "Pipfile.lock")  # the .venv the base runs with is ours
+    parts = [_CACHE_FORMAT, "revision", commit, ",".join(stacks), f"venv-lock={venv_lock}", *environment]
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def tree_key(tree: Path, stacks: tuple[str, ...], env: Mapping[str, str] | None = None) -> str | None:
+    """stacks/synth_cache.py's key of a checkout, as its main.py runs there for the diff."""
+    environment = _environment_parts(stacks, env)
+    if environment is None:
+        return None
+    synth_env = synthesis_env(Path(), stacks, env)
+    try:
+        settings = Settings.from_env(synth_env)
+    except BundleError:
+        return None  # the synthesis itself reports it, in its own words
+    settings = dataclasses.replace(settings, flows_dir=tree / "flows")
+    key = synth_cache.synth_key(tree, settings, synth_env, cwd=tree)
+    if key is None:
+        return None
+    # The app there also reads optional settings a learner keeps in the tree's credentials file.
+    credentials = synth_cache._digest(tree / ".secrets" / "local.env")
+    parts = [_CACHE_FORMAT, "tree", key, ",".join(stacks), f"credentials={credentials}", *environment]
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def cached(folder: Path | None, key: str | None) -> Stacks | None:
+    if folder is None or key is None:
+        return None
+    path = folder / f"{key}.json"
+    try:
+        stacks = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    with contextlib.suppress(OSError):
+        os.utime(path)  # recently used: kept longest
+    return stacks if isinstance(stacks, dict) else None
+
+
+def store(folder: Path | None, key: str | None, stacks: Stacks) -> None:
+    """Keep one side's stacks under its key (atomically), and only the CACHE_KEEP most recent sides."""
+    if folder is None or key is None:
+        return
+    with contextlib.suppress(OSError):
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f".{key}.{os.getpid()}"
+        temporary.write_text(json.dumps(stacks), encoding="utf-8")
+        temporary.replace(folder / f"{key}.json")
+        kept = sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in kept[CACHE_KEEP:]:
+            old.unlink(missing_ok=True)
+
+
+def synthesize_revision_cached(
+    repo: Path, commit: str, label: str, stacks: tuple[str, ...], announce: Callable[[str], None]
+) -> Stacks:
+    """The base's stacks, reused when this commit was synthesized before with the same settings."""
+    folder = cache_dir(repo)
+    key = revision_key(repo, commit, stacks) if folder is not None else None
+    found = cached(folder, key)
+    if found is not None:
+        announce(f"reused {', '.join(stacks)} at {label}: synthesized before with the same settings")
+        return found
+    announce(f"synthesizing {', '.join(stacks)} at {label} in a temporary worktree")
+    result = synthesize_revision(repo, commit, label, stacks)
+    store(folder, key, result)
+    return result
+
+
+def synthesize_tree_cached(tree: Path, label: str, stacks: tuple[str, ...], announce: Callable[[str], None]) -> Stacks:
+    """The working tree's stacks, reused when nothing that goes into them changed since the last diff."""
+    folder = cache_dir(tree)
+    key = tree_key(tree, stacks) if folder is not None else None
+    found = cached(folder, key)
+    if found is not None:
+        announce(f"reused {', '.join(stacks)} at {label}: nothing that goes into them changed")
+        return found
+    announce(f"synthesizing {', '.join(stacks)} at {label}")
+    result = synthesize_tree(tree, label, stacks)
+    store(folder, key, result)
+    return result

@@ -17,6 +17,10 @@ With `ZOOMCAMP_SANDBOX=true` step 4 is a full `terraform destroy`, data included
 first applies the sandbox values of `force_destroy` / `delete_contents_on_destroy` to the
 buckets and dataset, because Google deletes them with the values in the state.
 
+A stack never deployed from this folder (its state is a local file, and there is none) is
+one line, without synthesizing or running Terraform: offline, `terraform init` would only
+print registry errors. With a state bucket (gcp) only Terraform can tell, so it is asked.
+
     python -m stacks.destroy local|gcp
 """
 
@@ -40,6 +44,7 @@ from stacks.errors import BundleError, explain_interrupt, run_cli
 from stacks.local_credentials import CREDENTIALS_FILE, read_credentials
 from stacks.sandbox import OPT_IN, PROTECTED, PROTECTED_DATA, check_stack
 from stacks.settings import Settings
+from stacks.state_backend import local_state_file
 
 STEPS = 4  # synthesize, init, read the state, destroy
 NO_STATE = "No state file was found"  # `terraform state list` before the first apply
@@ -279,6 +284,8 @@ class DestroyOptions:
     credentials_file: Path = CREDENTIALS_FILE
     auto_approve: bool | None = None  # None: local yes; gcp shows Terraform's plan and asks, like its deploy
     clock: Callable[[], float] = time.monotonic
+    # Without a state file, say so and stop; sandbox-reset goes on (its deploy needs the synthesis).
+    stop_if_never_deployed: bool = True
 
 
 def options_from_env(env: Mapping[str, str]) -> DestroyOptions:
@@ -303,6 +310,12 @@ def _show_plan(progress: Progress, plan: DestroyPlan, stack_json: Mapping[str, A
     progress.note(f"To remove everything, data included: {OPT_IN['destroy'].format(stack=stack)}")
 
 
+def never_deployed(stack: str, commands: Commands, settings: Settings) -> Path | None:
+    """The missing state file when `stack` keeps its state in a local file and none exists; else None."""
+    state = local_state_file(commands.state_folder(), stack, settings)
+    return state if state is not None and not state.exists() else None
+
+
 def _elapsed(progress: Progress, clock: Callable[[], float], started: float) -> None:
     progress.note(f"done in {clock() - started:.0f}s")
 
@@ -320,6 +333,14 @@ def destroy_stack(
     check_stack(stack)
     stack_env = destroy_env(stack, env, credentials=None)
     settings = Settings.from_env(stack_env)
+    missing_state = never_deployed(stack, commands, settings) if options.stop_if_never_deployed else None
+    if missing_state is not None:
+        print(
+            f"Nothing to destroy: the {stack} stack was never deployed from this folder (no {missing_state.name}).",
+            file=out,
+            flush=True,
+        )
+        return None
     progress = progress or Progress(out, total=STEPS)
     auto_approve = stack == "local" if options.auto_approve is None else options.auto_approve
     started = clock()

@@ -5,20 +5,25 @@ namespace come from inside it, and Terraform ships its text verbatim. Anything K
 would reject at deploy time (checked structurally here, then by stacks/flow_lint.py), or
 that would make two files fight over one flow, stops synth with one line per problem
 naming the file and the fix.
+
+This is the one verdict on a folder of flows: synth, the doctor, `make check-flows`
+(`python -m stacks.flow_catalog`) and the tests all ask `check_flow_catalog`, so a file
+whose name is not its id, or a second file with the same id, is refused by every one of them.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from stacks.errors import BundleError
-from stacks.flow_lint import lint_flow_text
-from stacks.settings import KESTRA_ID_MAX_LENGTH, KESTRA_ID_PATTERN, KESTRA_NAMESPACE_PATTERN
+from stacks.errors import BundleError, run_cli
+from stacks.flow_lint import lint_flow_text, lint_report_file
+from stacks.settings import KESTRA_ID_MAX_LENGTH, KESTRA_ID_PATTERN, KESTRA_NAMESPACE_PATTERN, PROJECT_ROOT
 
 FLOW_SUFFIXES = (".yaml", ".yml")
 READ_ONLY_LABEL = "system.readOnly"
@@ -72,7 +77,8 @@ class FlowFile:
 
     @property
     def construct_id(self) -> str:
-        """Stable Terraform address part: renaming a file shows as remove + add in a diff."""
+        """Stable Terraform address part, from the deployed id: renaming a file, or deploying another
+        course edition (stacks/course_editions.py), shows as remove + add in a diff."""
         return "flow_" + self.flow_id.replace(".", "_").replace("-", "_")
 
 
@@ -146,20 +152,71 @@ def parse_flow_file(path: Path) -> FlowFile:
     return FlowFile(path=path, namespace=namespace, flow_id=flow_id, content=content, document=document)
 
 
-def load_flow_catalog(flows_dir: Path) -> tuple[FlowFile, ...]:
-    """All flows in `flows_dir` (not recursive), sorted by file name, with no duplicates."""
+def flow_paths(flows_dir: Path) -> list[Path]:
+    """The flow files of a folder (not recursive), sorted by name."""
+    return sorted(p for p in flows_dir.iterdir() if p.is_file() and p.suffix in FLOW_SUFFIXES)
+
+
+@dataclass(frozen=True)
+class CatalogVerdict:
+    flows: tuple[FlowFile, ...]  # the files that passed, in file-name order
+    problems: dict[Path, list[str]] = field(default_factory=dict)  # file -> its problems, one line each
+
+    def lines(self) -> list[str]:
+        return [line for lines in self.problems.values() for line in lines]
+
+
+def check_flow_catalog(flows_dir: Path) -> CatalogVerdict:
+    """Every flow file of `flows_dir` checked: alone (structure, Kestra's rules) and against the
+    others (one file per flow id); each file's problems, not only the first file's."""
     if not flows_dir.is_dir():
         raise FlowCatalogError(f"{_display(flows_dir)}: flows folder not found; create it or point to it")
-    paths = sorted(p for p in flows_dir.iterdir() if p.is_file() and p.suffix in FLOW_SUFFIXES)
     flows: list[FlowFile] = []
+    problems: dict[Path, list[str]] = {}
     seen: dict[str, Path] = {}
-    for path in paths:
-        flow = parse_flow_file(path)
+    for path in flow_paths(flows_dir):
+        try:
+            flow = parse_flow_file(path)
+        except FlowCatalogError as error:
+            problems[path] = str(error).splitlines()
+            continue
         if flow.key in seen:
-            raise _fail(
-                path,
-                f"flow {flow.key} is already defined by {_display(seen[flow.key])}; give one of them another id",
-            )
+            problems[path] = [
+                f"{_display(path)}: flow {flow.key} is already defined by {_display(seen[flow.key])}; "
+                "give one of them another id"
+            ]
+            continue
         seen[flow.key] = path
         flows.append(flow)
-    return tuple(flows)
+    return CatalogVerdict(tuple(flows), problems)
+
+
+def load_flow_catalog(flows_dir: Path) -> tuple[FlowFile, ...]:
+    """All flows in `flows_dir` (not recursive), sorted by file name, with no duplicates; else one
+    FlowCatalogError with a line per problem of every file."""
+    verdict = check_flow_catalog(flows_dir)
+    if verdict.problems:
+        raise FlowCatalogError("\n".join(verdict.lines()))
+    return verdict.flows
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m stacks.flow_catalog [FOLDER]` (`make check-flows`): warnings on stderr; the errors
+    synth would stop on, one line each and exit 1; else a summary. FOLDER defaults to flows/."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) > 1:
+        raise FlowCatalogError("usage: python -m stacks.flow_catalog [FOLDER] (default: flows/)")
+    flows_dir = Path(args[0]) if args else PROJECT_ROOT / "flows"
+    verdict = check_flow_catalog(flows_dir)
+    paths = flow_paths(flows_dir)
+    for path in paths:
+        for warning in lint_report_file(path).warnings:
+            print(warning, file=sys.stderr)
+    if verdict.problems:
+        raise FlowCatalogError("\n".join(verdict.lines()))
+    print(f"{len(paths)} flow file(s) valid: {', '.join(_display(p) for p in paths)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_cli(main))

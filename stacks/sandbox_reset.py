@@ -29,7 +29,7 @@ def sandbox_reset(stack: str, env: Mapping[str, str], out: TextIO, options: Dest
     """Refuse without sandbox mode; otherwise destroy everything, then deploy, stopping at a failure."""
     check_stack(stack)
     require_sandbox(stack, Settings.from_env(env), "reset")
-    options = dataclasses.replace(options or DestroyOptions(), auto_approve=True)
+    options = dataclasses.replace(options or DestroyOptions(), auto_approve=True, stop_if_never_deployed=False)
     if stack == "local":
         # Kept (or made once): the new databases start with the same passwords.
         ensure_credentials(env, options.credentials_file)

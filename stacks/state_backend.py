@@ -6,13 +6,19 @@ learner alone. A team reviewing pull requests needs one shared state, so that ev
 set `ZOOMCAMP_STATE_BUCKET` to a GCS bucket created for it (README, "Terraform state").
 The state bucket is created by hand, outside the stack, so destroying the stack never
 destroys its own state. The local stack always keeps local state: it describes one machine.
+`local_state_file` says where a local state is without synthesizing (cdktf is imported only
+to configure a stack), so `make destroy-<stack>` knows a never-deployed stack at once.
 """
 
 from __future__ import annotations
 
-from cdktf import GcsBackend, TerraformStack
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stacks.settings import Settings
+
+if TYPE_CHECKING:
+    from cdktf import GcsBackend, TerraformStack
 
 # Objects are named <prefix>/<stack>/default.tfstate inside the bucket.
 STATE_PREFIX = "zoomcamp-kestra"
@@ -20,7 +26,20 @@ STATE_PREFIX = "zoomcamp-kestra"
 
 def configure_state_backend(stack: TerraformStack, settings: Settings) -> GcsBackend | None:
     """Put `stack`'s state in ZOOMCAMP_STATE_BUCKET when set; otherwise keep cdktf's local file."""
+    from cdktf import GcsBackend
+
     bucket = settings.gcp.state_bucket
     if bucket is None:
         return None
     return GcsBackend(stack, bucket=bucket, prefix=f"{STATE_PREFIX}/{stack.node.id}")
+
+
+def local_state_file(project_root: Path, stack: str, settings: Settings) -> Path | None:
+    """The file holding `stack`'s state, or None when it is remote (ZOOMCAMP_STATE_BUCKET, gcp).
+
+    cdktf's default local backend keeps `terraform.<stack>.tfstate` in the folder the app runs
+    in, which is the project folder for the cdktf CLI and for our own synthesis alike.
+    """
+    if stack == "gcp" and settings.gcp.state_bucket is not None:
+        return None
+    return project_root / f"terraform.{stack}.tfstate"

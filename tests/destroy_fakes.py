@@ -3,7 +3,9 @@
 Each is a real executable: `terraform` is found on PATH as the code under test finds it,
 and every call is appended to a record (tool, `-chdir`, arguments, the variables that
 matter, never a password). `terraform state list` answers with the addresses a test gives,
-or like Terraform before the first apply ("No state file was found!", exit 1). The app
+or like Terraform before the first apply ("No state file was found!", exit 1); the state
+files (`terraform.<stack>.tfstate` in the test's folder) exist exactly when it has
+addresses to give, as after a real apply. The app
 writes the stack JSON a test gives (usually a real synthesized stack) where cdktf would.
 """
 
@@ -104,6 +106,7 @@ def fake_tools(
         python=(sys.executable, str(app)),
         cdktf=(sys.executable, str(cdktf)),
         outdir=str(root / "cdktf.out"),
+        state_root=root,
     )  # terraform stays the default `terraform`, found on PATH
     env = {k: v for k, v in os.environ.items() if not k.startswith(_OURS)}
     env.update(
@@ -116,6 +119,8 @@ def fake_tools(
     )
     if deployed is not None:
         env["FAKE_TF_STATE"] = "\n".join(deployed)
+        for stack in ("local", "gcp"):  # what an apply leaves (the content is Terraform's business)
+            (root / f"terraform.{stack}.tfstate").write_text('{"version": 4, "resources": []}\n')
     credentials = root / "secrets" / "local.env"
     if with_credentials:
         ensure_credentials(env, credentials)

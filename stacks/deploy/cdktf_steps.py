@@ -31,9 +31,14 @@ class Commands:
     cdktf: Sequence[str] = NPX_CDKTF
     terraform: str = "terraform"
     outdir: str = "cdktf.out"
+    # Where cdktf's local backend keeps terraform.<stack>.tfstate; None: the project folder.
+    state_root: Path | None = None
 
     def stack_dir(self, stack: str) -> Path:
         return self.project_root / self.outdir / "stacks" / stack
+
+    def state_folder(self) -> Path:
+        return self.state_root or self.project_root
 
 
 @dataclass(frozen=True)

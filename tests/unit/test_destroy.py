@@ -11,6 +11,7 @@ only what was removed around it.
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import subprocess
@@ -39,6 +40,8 @@ from stacks.destroy import (
     plan_destroy,
 )
 from stacks.errors import run_cli
+from stacks.sandbox_reset import sandbox_reset
+from stacks.settings import PROJECT_ROOT
 
 # --- what is kept, from the real stacks ------------------------------------------------
 
@@ -229,11 +232,63 @@ def test_gcp_sandbox_destroy_first_lets_terraform_empty_the_data(tmp_path: Path,
     assert destroy["args"] == ["destroy"]  # everything; the learner approves at Terraform's prompt
 
 
-def test_nothing_deployed_means_nothing_destroyed(tmp_path: Path, local_synth: Any, capfd) -> None:
-    tools = fake_tools(tmp_path, local_synth, deployed=None, with_credentials=True)  # no state file yet
+NEVER_DEPLOYED = "Nothing to destroy: the {stack} stack was never deployed from this folder (no {file}).\n"
+
+
+@pytest.mark.parametrize("stack", ["local", "gcp"])
+def test_never_deployed_is_one_line_without_terraform(tmp_path: Path, stack: str, capfd) -> None:
+    tools = fake_tools(tmp_path, {"resource": {}}, deployed=None, with_credentials=True)  # no state file
+    assert run(tools, stack, tools.env()) is None
+    assert tools.calls() == [], "neither synthesized nor Terraform run (offline, init prints registry errors)"
+    captured = capfd.readouterr()
+    assert captured.out == NEVER_DEPLOYED.format(stack=stack, file=f"terraform.{stack}.tfstate")
+    assert captured.err == ""
+
+
+def test_with_a_state_bucket_only_terraform_knows_what_is_deployed(tmp_path: Path, gcp_synth: Any, capfd) -> None:
+    tools = fake_tools(tmp_path, gcp_synth, deployed=None)  # no local state file: the state is in the bucket
+    assert run(tools, "gcp", tools.env(ZOOMCAMP_STATE_BUCKET="zoomcamp-team-tfstate")) is None
+    assert [c["args"][0] for c in tools.calls()] == ["init", "state"]
+    assert "==> Nothing to destroy for the gcp stack." in capfd.readouterr().out
+
+
+def test_a_state_without_resources_means_nothing_destroyed(tmp_path: Path, local_synth: Any, capfd) -> None:
+    tools = fake_tools(tmp_path, local_synth, deployed=[], with_credentials=True)  # deployed, then destroyed
     assert run(tools, "local", tools.env()) is None
     assert [c["args"][0] for c in tools.calls()] == ["init", "state"]
     assert "==> Nothing to destroy for the local stack." in capfd.readouterr().out
+
+
+def test_a_sandbox_reset_of_a_never_deployed_stack_still_synthesizes_and_deploys(tmp_path: Path, local_synth) -> None:
+    """Its deploy applies what the destroy step synthesized (`cdktf deploy --skip-synth`)."""
+    tools = fake_tools(tmp_path, local_synth, deployed=None, with_credentials=True)
+    options = DestroyOptions(commands=tools.commands, credentials_file=tools.credentials)
+    sandbox_reset("local", tools.env(ZOOMCAMP_SANDBOX="true"), io.StringIO(), options)
+    assert (tools.commands.stack_dir("local") / "cdk.tf.json").is_file()
+    assert [(c["tool"], c["args"][0]) for c in tools.calls()] == [
+        ("terraform", "init"),
+        ("terraform", "state"),
+        ("cdktf", "deploy"),
+    ]
+
+
+def test_make_destroy_local_on_a_never_deployed_checkout(tmp_path: Path) -> None:
+    """`python -m stacks.destroy local` as `make destroy-local` runs it, in this checkout."""
+    if (PROJECT_ROOT / "terraform.local.tfstate").exists():
+        pytest.skip("the local stack is deployed from this checkout (terraform.local.tfstate exists)")
+    tools = fake_tools(tmp_path, {"resource": {}}, deployed=None)  # a recording terraform first on PATH
+    completed = subprocess.run(
+        [sys.executable, "-m", "stacks.destroy", "local"],
+        cwd=PROJECT_ROOT,
+        env=tools.env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (completed.returncode, completed.stderr) == (0, "")
+    assert completed.stdout == NEVER_DEPLOYED.format(stack="local", file="terraform.local.tfstate")
+    assert tools.calls() == []
 
 
 def test_when_only_the_kept_data_is_deployed_nothing_is_removed(tmp_path: Path, local_synth: Any, capfd) -> None:
@@ -294,7 +349,7 @@ def test_without_passwords_or_state_there_is_simply_nothing_to_destroy(tmp_path,
     tools = fake_tools(tmp_path, local_synth, deployed=None, with_credentials=False)  # never deployed here
     options = DestroyOptions(commands=tools.commands, credentials_file=tools.credentials)
     assert run_cli(lambda: destroy_stack("local", tools.env(), sys.stdout, options)) == 0
-    assert "==> Nothing to destroy for the local stack." in capfd.readouterr().out
+    assert capfd.readouterr().out == NEVER_DEPLOYED.format(stack="local", file="terraform.local.tfstate")
 
 
 def test_a_broken_table_stops_the_destroy_before_terraform_destroys(tmp_path, local_synth, capfd, monkeypatch) -> None:

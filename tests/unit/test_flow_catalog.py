@@ -1,18 +1,35 @@
-"""Every flows/*.yaml becomes one flow; anything Kestra would reject stops synth, naming the file."""
+"""Every flows/*.yaml becomes one flow; anything Kestra would reject stops synth, naming the file.
+
+`make check-flows`, synth and the doctor give one verdict (stacks/flow_catalog.py), and a
+broken flow fails exactly one test per broken file, its checker's, without a cascade.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from cdktf import Testing as CdktfTesting
-from synth import resources
+from synth import FLOWS_DIR, repository_catalog, resources
 
 from stacks.app import build_app
-from stacks.flow_catalog import READ_ONLY_LABEL, FlowCatalogError, load_flow_catalog, parse_flow_file
+from stacks.errors import run_cli
+from stacks.flow_catalog import (
+    READ_ONLY_LABEL,
+    FlowCatalogError,
+    check_flow_catalog,
+    load_flow_catalog,
+    main,
+    parse_flow_file,
+)
 from stacks.settings import PROJECT_ROOT, Settings
 
 GOOD = (
@@ -27,7 +44,7 @@ def write(folder: Path, name: str, text: str) -> Path:
 
 
 def test_repository_flows_load_and_match_their_files() -> None:
-    flows = load_flow_catalog(PROJECT_ROOT / "flows")
+    flows = repository_catalog()  # a file that does not load fails test_repository_flow_is_valid[<file>]
     assert flows, "flows/ must hold the course flows"
     for flow in flows:
         assert flow.content == flow.path.read_text(encoding="utf-8")
@@ -112,14 +129,14 @@ def test_a_warning_never_stops_synth(tmp_path: Path) -> None:
 
 def test_every_flow_file_is_read_only_where_git_is_the_truth() -> None:
     """The GCE stack syncs the files as they are: each carries the label that turns the editor off."""
-    for flow in load_flow_catalog(PROJECT_ROOT / "flows"):
+    for flow in repository_catalog():
         assert flow.document.get("labels", {}).get(READ_ONLY_LABEL) == "true", flow.path.name
 
 
 def test_the_local_stack_ships_editable_flows(local_synth: dict[str, Any]) -> None:
     """The course's exercises are UI edits: no flow deployed locally carries system.readOnly."""
     contents = [flow["content"] for flow in resources(local_synth, "kestra_flow").values()]
-    assert len(contents) == len(load_flow_catalog(PROJECT_ROOT / "flows"))
+    assert len(contents) == len(repository_catalog())
     for content in contents:
         assert READ_ONLY_LABEL not in yaml.safe_load(content).get("labels", {}), content[:80]
 
@@ -146,3 +163,110 @@ def test_a_read_only_label_that_cannot_be_removed_line_by_line_is_reported(tmp_p
     flow = parse_flow_file(write(tmp_path, "inline.yaml", text))
     with pytest.raises(FlowCatalogError, match=r"inline\.yaml: write the label on its own line"):
         _ = flow.editable_content
+
+
+# --- one verdict: synth, `make check-flows`, the doctor and the tests ------------------
+
+
+def test_every_broken_file_is_named_at_once(tmp_path: Path) -> None:
+    write(tmp_path, "a_good.yaml", GOOD.format(id="a_good"))
+    write(tmp_path, "b_renamed.yaml", GOOD.format(id="original"))
+    write(tmp_path, "c_no_tasks.yaml", "id: c_no_tasks\nnamespace: zoomcamp\n")
+    verdict = check_flow_catalog(tmp_path)
+    assert [flow.flow_id for flow in verdict.flows] == ["a_good"]
+    assert [path.name for path in verdict.problems] == ["b_renamed.yaml", "c_no_tasks.yaml"]
+    with pytest.raises(FlowCatalogError) as caught:
+        load_flow_catalog(tmp_path)
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 2 and "b_renamed.yaml: file name does not match" in lines[0] and "c_no_tasks" in lines[1]
+
+
+@pytest.mark.parametrize(
+    ("files", "message"),
+    [
+        ({"renamed.yaml": GOOD.format(id="original")}, "renamed.yaml: file name does not match its id 'original'"),
+        (
+            {"dup.yaml": GOOD.format(id="dup"), "dup.yml": GOOD.format(id="dup")},
+            "dup.yml: flow zoomcamp/dup is already defined by",
+        ),
+        (
+            {"typo.yaml": GOOD.format(id="typo").replace("log.Log", "log.Logg")},
+            "typo.yaml: task 'hello': type io.kestra.plugin.core.log.Logg is not a Kestra 1.x plugin type",
+        ),
+    ],
+    ids=["name-is-not-the-id", "two-files-one-id", "unknown-type"],
+)
+def test_check_flows_refuses_what_synth_refuses(
+    tmp_path: Path, files: dict[str, str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make check-flows` said "valid" for the first two, which synth then refused."""
+    for name, text in files.items():
+        write(tmp_path, name, text)
+    with pytest.raises(FlowCatalogError, match=re.escape(message)):
+        build_app(dataclasses.replace(Settings.from_env({"ZOOMCAMP_STACKS": "local"}), flows_dir=tmp_path))
+    assert run_cli(lambda: main([str(tmp_path)])) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and message in err[0], err
+
+
+def test_check_flows_prints_warnings_and_accepts_a_flow_kestra_saves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(tmp_path, "old_alias.yaml", GOOD.format(id="old_alias").replace("plugin.core.log.Log", "core.tasks.log.Log"))
+    assert run_cli(lambda: main([str(tmp_path)])) == 0
+    captured = capsys.readouterr()
+    assert "1 flow file(s) valid" in captured.out
+    assert "old_alias.yaml: warning (deprecated)" in captured.err
+
+
+def test_check_flows_is_the_make_target() -> None:
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    (recipe,) = re.findall(r"^check-flows:.*\n\t(.+)$", makefile, re.MULTILINE)
+    assert recipe.strip() == "$(PY) -m stacks.flow_catalog"
+
+
+def _break_flow(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{path.name} no longer contains {old!r}: pick another line to break"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_a_broken_flow_fails_one_test_per_broken_rule_and_nothing_cascades(tmp_path: Path) -> None:
+    """A copy of flows/ with one rule broken in each of two files: exactly two failures, each showing the
+    checker's message first; the tests that need the local stack are skipped, none errors."""
+    repository_catalog()  # it starts from flows that load
+    flows = Path(shutil.copytree(FLOWS_DIR, tmp_path / "flows"))
+    _break_flow(flows / "01_getting_started_data_pipeline.yaml", "core.http.Download\n", "core.http.Downlaod\n")
+    _break_flow(flows / "03_postgres_dbt.yaml", "id: 03_postgres_dbt\n", "id: 03_postgres_dbt_v2\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST")}
+    env["TEST_FLOWS_DIR"] = str(flows)
+    selection = ["tests/unit/test_local_stack.py", "tests/flows/test_flow_lint.py"]
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *selection],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    lines = completed.stdout.splitlines()
+    assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr[-2000:]
+    assert re.fullmatch(r"2 failed, \d+ passed, \d+ skipped in [\d.]+s", lines[-1]), lines[-1]
+    checker = "tests/flows/test_flow_lint.py::test_repository_flow_is_valid"
+    assert [line for line in lines if line.startswith("FAILED ")] == [
+        f"FAILED {checker}[01_getting_started_data_pipeline.yaml]",
+        f"FAILED {checker}[03_postgres_dbt.yaml]",
+    ]
+    failures = lines[lines.index(next(line for line in lines if " FAILURES " in line)) + 1 :]
+    assert "test_repository_flow_is_valid[01_getting_started_data_pipeline.yaml]" in failures[0]
+    assert failures[1] == (
+        f"{flows}/01_getting_started_data_pipeline.yaml: task 'extract': type io.kestra.plugin.core.http.Downlaod "
+        "is not a Kestra 1.x plugin type we know (stacks/kestra_plugins.py); check the spelling"
+    )
+    assert "test_repository_flow_is_valid[03_postgres_dbt.yaml]" in failures[2]
+    assert failures[3].startswith(f"{flows}/03_postgres_dbt.yaml: file name does not match its id '03_postgres_dbt_v2'")
+    skipped = [line for line in lines if line.startswith("SKIPPED ")]
+    assert skipped and all(f"see {checker}[01_getting_started_data_pipeline.yaml]" in line for line in skipped)
+    assert "Traceback" not in completed.stdout and "jsii" not in completed.stdout
