@@ -19,7 +19,8 @@ CDKTF := npx --no-install cdktf
 LOCAL_ENV := set -a && . ./.secrets/local.env && set +a &&
 
 .PHONY: help setup synth synth-local test lint format doctor deploy-local destroy-local deploy-gcp destroy-gcp \
-	snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows kestra-table kestra-properties pull-flows
+	snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows kestra-table kestra-properties pull-flows \
+	smoke
 
 help: ## List the targets with a one-line description
 	@if [ -t 1 ]; then bold=$$'\033[1m' plain=$$'\033[0m'; else bold= plain=; fi; \
@@ -85,6 +86,9 @@ deploy-local: setup ## Run the doctor, then create or update the local Docker st
 	@$(PY) -m stacks.doctor --stack local
 	@$(PY) -m stacks.deploy local
 
+smoke: setup ## After deploy-local: check the live stack as a learner would (login, flows, KV, runs, a taxi month); SMOKE_TIMEOUT=s
+	@$(PY) -m stacks.smoke $(if $(SMOKE_TIMEOUT),--timeout $(SMOKE_TIMEOUT))
+
 pull-flows: setup ## Write flows you edited in the local Kestra's UI back into flows/ (before the next deploy-local)
 	@$(PY) -m stacks.pull_flows $(if $(DRY_RUN),--dry-run)
 
@@ -110,7 +114,7 @@ sandbox-reset: setup ## Destroy STACK=local|gcp with its data and create it agai
 snapshot-update: setup ## Rewrite tests/snapshots/ from the current code (review the diff!)
 	UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/unit/test_snapshot.py
 
-bench-synth: setup ## Print wall time and peak memory of synthesizing local alone and both stacks
+bench-synth: setup ## Time cold and repeated (reused) synths, the google bindings alone and a no-change make diff
 	$(PY) benchmarks/bench_synth.py
 
 ROWS ?= 1000000
@@ -119,8 +123,8 @@ bench: setup ## Time loading months into a growing PostgreSQL table: plain COPY,
 	bash scripts/ensure_test_tools.sh
 	$(PY) benchmarks/bench_load.py --rows $(ROWS) --months $(MONTHS)
 
-check-flows: setup ## Validate flows/*.yaml offline: errors are what Kestra rejects; warnings (policy, runtime) never block
-	$(PY) -m stacks.flow_lint
+check-flows: setup ## Validate flows/*.yaml offline, with synth's own verdict: errors are what Kestra rejects; warnings never block
+	$(PY) -m stacks.flow_catalog
 
 kestra-table: setup ## Ask Kestra itself about every broken fixture and print its verdict beside flow_lint's
 	@$(PY) tests/kestra_judge.py table
