@@ -13,7 +13,7 @@ from pathlib import Path
 from stacks import synth_cache
 from stacks.errors import run_cli
 from stacks.local_credentials import write_stack_tfvars
-from stacks.settings import PROJECT_ROOT, Settings
+from stacks.settings import LOCAL_STACK, PROJECT_ROOT, Settings
 
 
 def synthesize(settings: Settings) -> Path:
@@ -39,7 +39,7 @@ def synthesize(settings: Settings) -> Path:
 
 def main() -> int:
     settings = Settings.from_env()
-    local_dir = synthesize(settings) / "stacks" / "local"
+    local_dir = synthesize(settings) / "stacks" / LOCAL_STACK
     if (local_dir / "cdk.tf.json").exists():
         write_stack_tfvars(local_dir, os.environ)  # the passwords, for a plain `cdktf deploy local`
     return 0

@@ -17,7 +17,6 @@ Usage: .venv/bin/python benchmarks/bench_synth.py [--runs N]
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -30,10 +29,15 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script: the project root, for `stacks`
+
+from stacks.errors import CommandLine, run_cli  # noqa: E402
+from stacks.settings import GCP_STACK, LOCAL_STACK  # noqa: E402
+
 COLD_CASES = {
-    "local alone": {"ZOOMCAMP_STACKS": "local"},
-    "gcp alone": {"ZOOMCAMP_STACKS": "gcp"},
-    "both stacks": {"ZOOMCAMP_STACKS": "local,gcp"},
+    "local alone": {"ZOOMCAMP_STACKS": LOCAL_STACK},
+    "gcp alone": {"ZOOMCAMP_STACKS": GCP_STACK},
+    "both stacks": {"ZOOMCAMP_STACKS": f"{LOCAL_STACK},{GCP_STACK}"},
 }
 LOCAL_TARGET_SECONDS = 2.0
 REPEATED_TARGET_SECONDS = 1.0
@@ -119,10 +123,10 @@ def median(runs: int, measure: Callable[[], tuple[float, float]]) -> tuple[float
     return statistics.median(r[0] for r in results), statistics.median(r[1] for r in results)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = CommandLine(prog="benchmarks/bench_synth.py", description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per case; the median is reported")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     print(f"{'case':<38} {'wall s (median)':>16} {'peak MB (median)':>17}   runs={args.runs}")
     results: dict[str, float] = {}
 
@@ -153,4 +157,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -21,14 +21,15 @@ from plan_diff.synthesize import (
     synthesize_revision_cached,
     synthesize_tree_cached,
 )
-from stacks.errors import run_cli
+from stacks.errors import CommandLine, run_cli
+from stacks.settings import STACK_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_STACKS = ("local", "gcp")
+DEFAULT_STACKS = STACK_NAMES
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _parser() -> CommandLine:
+    parser = CommandLine(
         prog="python -m plan_diff",
         description="Offline, resource-level diff of the synthesized stacks: BASE revision vs the working tree.",
     )

@@ -6,17 +6,23 @@ from cdktf import App
 
 from stacks.dbt_project import load_dbt_project
 from stacks.flow_catalog import load_flow_catalog
-from stacks.settings import Settings
+from stacks.settings import GCP_STACK, LOCAL_STACK, Settings
 
 
 def build_app(settings: Settings, app: App | None = None) -> App:
     """Only the stacks named in ZOOMCAMP_STACKS are built (the gcp one is slow to load)."""
     app = app or App()
-    if "local" in settings.stacks:
+    if LOCAL_STACK in settings.stacks:
         from stacks.local import LocalStack
 
-        LocalStack(app, "local", settings, load_flow_catalog(settings.flows_dir), load_dbt_project())
-    if "gcp" in settings.stacks:
+        LocalStack(
+            app,
+            LOCAL_STACK,
+            settings=settings,
+            flows=load_flow_catalog(settings.flows_dir),
+            dbt_files=load_dbt_project(),
+        )
+    if GCP_STACK in settings.stacks:
         skipped = None if settings.stacks_chosen else gcp_unavailable(settings)
         if skipped:
             # stdout: cdktf shows the app's stdout as plain text, its stderr as "[ERROR]".
@@ -24,7 +30,7 @@ def build_app(settings: Settings, app: App | None = None) -> App:
         else:
             from stacks.gcp import GcpStack
 
-            GcpStack(app, "gcp", settings)
+            GcpStack(app, GCP_STACK, settings=settings)
     return app
 
 

@@ -19,7 +19,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from stacks.errors import run_cli
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from stacks.errors import CommandLine, run_cli
 from stacks.settings import PROJECT_ROOT
 
 LOCK = PROJECT_ROOT / "tools" / "dbt" / "Pipfile.lock"
@@ -52,17 +55,24 @@ def read_lock(path: Path = LOCK) -> dict[str, Any]:
 
 
 def pins(text: str) -> dict[str, str]:
-    """name -> version of a constraints text (comments and markers ignored)."""
+    """name -> version of a constraints text (comments and markers ignored), each line read as the
+    requirement it is (packaging.requirements)."""
     result: dict[str, str] = {}
     for line in text.splitlines():
-        requirement = line.split("#", 1)[0].split(";", 1)[0].strip()
-        if requirement:
-            name, _, version = requirement.partition("==")
-            result[name.strip().lower()] = version.strip()
+        text_of_line = line.split("#", 1)[0].strip()
+        if not text_of_line:
+            continue
+        requirement = Requirement(text_of_line)
+        (pin,) = requirement.specifier  # render() writes exactly one `==version` per package
+        result[canonicalize_name(requirement.name)] = pin.version
     return result
 
 
 def main(argv: list[str] | None = None) -> int:
+    CommandLine(
+        prog="python -m stacks.dbt_constraints",
+        description="Write dbt/constraints.txt from tools/dbt/Pipfile.lock (after relocking tools/dbt).",
+    ).parse_args(argv)
     CONSTRAINTS.write_text(render(read_lock()), encoding="utf-8")
     print(f"wrote {CONSTRAINTS.relative_to(PROJECT_ROOT)} from {LOCK.relative_to(PROJECT_ROOT)}")
     return 0

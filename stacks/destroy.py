@@ -40,10 +40,10 @@ from typing import Any, TextIO
 from stacks.deploy import summary
 from stacks.deploy.cdktf_steps import Commands, synthesize
 from stacks.deploy.runner import QUIET_ENV, Progress
-from stacks.errors import BundleError, explain_interrupt, run_cli
+from stacks.errors import BundleError, CommandLine, explain_interrupt, run_cli
 from stacks.local_credentials import CREDENTIALS_FILE, read_credentials
 from stacks.sandbox import OPT_IN, PROTECTED, PROTECTED_DATA, check_stack
-from stacks.settings import Settings
+from stacks.settings import LOCAL_STACK, STACK_NAMES, Settings
 from stacks.state_backend import local_state_file
 
 STEPS = 4  # synthesize, init, read the state, destroy
@@ -232,7 +232,7 @@ def destroy_env(stack: str, env: Mapping[str, str], credentials: Path | None = C
     never deployed hears "nothing to destroy", not "passwords missing".
     """
     result = {**env, **QUIET_ENV, "ZOOMCAMP_STACKS": stack}
-    if stack == "local" and credentials is not None:
+    if stack == LOCAL_STACK and credentials is not None:
         if not credentials.exists():
             raise BundleError(
                 f"{credentials} is missing: the local stack is deployed and destroying it needs the passwords it "
@@ -342,7 +342,7 @@ def destroy_stack(
         )
         return None
     progress = progress or Progress(out, total=STEPS)
-    auto_approve = stack == "local" if options.auto_approve is None else options.auto_approve
+    auto_approve = stack == LOCAL_STACK if options.auto_approve is None else options.auto_approve
     started = clock()
 
     progress.step(f"Synthesizing the {stack} stack (what it defines, with your current settings)")
@@ -386,14 +386,18 @@ def destroy_stack(
     return plan
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 1 or argv[0] not in PROTECTED:
-        raise BundleError("expected one stack name, local or gcp (usage: python -m stacks.destroy local|gcp)")
-    stack = argv[0]
+def main(argv: list[str] | None = None) -> int:
+    parser = CommandLine(
+        prog="python -m stacks.destroy",
+        description="Remove a stack but keep its data; all of it with ZOOMCAMP_SANDBOX=true "
+        "(make destroy-local, make destroy-gcp).",
+    )
+    parser.add_argument("stack", choices=STACK_NAMES, help="the stack to destroy")
+    stack = parser.parse_args(argv).stack
     with explain_interrupt(f"the {stack} stack may be half-destroyed; rerun `make destroy-{stack}` to finish"):
         destroy_stack(stack, os.environ, sys.stdout, options_from_env(os.environ))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(lambda: main(sys.argv[1:])))
+    sys.exit(run_cli(main))

@@ -23,13 +23,13 @@ from constructs import Construct
 DATA_PATH = "/var/lib/postgresql/data"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PublishedPort:
     host_ip: str
     host_port: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DockerPostgresProps:
     container_name: str
     volume_name: str
@@ -43,7 +43,7 @@ class DockerPostgresProps:
 
 
 class DockerPostgres(Construct):
-    def __init__(self, scope: Construct, id_: str, props: DockerPostgresProps) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: DockerPostgresProps) -> None:
         super().__init__(scope, id_)
         image = Image(self, "image", name=props.image, keep_locally=True)
         self.volume = Volume(self, "volume", name=props.volume_name)

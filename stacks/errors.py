@@ -2,15 +2,18 @@
 
 Learners should read "what is wrong and what to do" in one line, not a Java-sized
 traceback from jsii. `run_cli` prints `BundleError`s that way; `DEBUG=1` brings the
-traceback back for us.
+traceback back for us. Every command line parses its arguments with `CommandLine`
+(argparse), so a wrong argument is reported the same way: one `error: ...` line, exit 1.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 
 class BundleError(Exception):
@@ -36,3 +39,14 @@ def run_cli(entry: Callable[[], int | None]) -> int:
         for line in str(error).splitlines():
             print(f"error: {line}", file=sys.stderr)
         return 1
+
+
+class CommandLine(argparse.ArgumentParser):
+    """argparse for every entry point (`python -m stacks.<tool>`, plan_diff, the benchmarks): `--help`
+    as argparse prints it, and a wrong argument as a BundleError naming the usage, which `run_cli`
+    prints as one `error: ...` line with exit code 1, like any other mistake (not argparse's
+    two lines and exit code 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        usage = " ".join(self.format_usage().split())  # one line, however wide the terminal
+        raise BundleError(f"{message} ({usage})")

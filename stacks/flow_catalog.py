@@ -9,10 +9,16 @@ naming the file and the fix.
 This is the one verdict on a folder of flows: synth, the doctor, `make check-flows`
 (`python -m stacks.flow_catalog`) and the tests all ask `check_flow_catalog`, so a file
 whose name is not its id, or a second file with the same id, is refused by every one of them.
+
+Each file is parsed once (stacks/strict_yaml.py, which also notes repeated keys for the flow
+checker) and checked once per run: the verdict on a file is kept for its path and text, so a
+process that asks again (a gcp synth builds both stacks, the tests ask often) reads the file but
+neither parses nor checks it again while its text is the same.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from dataclasses import dataclass, field
@@ -21,8 +27,9 @@ from typing import Any
 
 import yaml
 
-from stacks.errors import BundleError, run_cli
-from stacks.flow_lint import lint_flow_text, lint_report_file
+from stacks import strict_yaml
+from stacks.errors import BundleError, CommandLine, run_cli
+from stacks.flow_lint import lint_report_parsed
 from stacks.settings import KESTRA_ID_MAX_LENGTH, KESTRA_ID_PATTERN, KESTRA_NAMESPACE_PATTERN, PROJECT_ROOT
 
 FLOW_SUFFIXES = (".yaml", ".yml")
@@ -52,7 +59,7 @@ class FlowFile:
     def key(self) -> str:
         return f"{self.namespace}/{self.flow_id}"
 
-    @property
+    @functools.cached_property
     def editable_content(self) -> str:
         """The file's text without its `system.readOnly: "true"` label, for the local stack.
 
@@ -93,9 +100,9 @@ def _fail(path: Path, problem: str) -> FlowCatalogError:
     return FlowCatalogError(f"{_display(path)}: {problem}")
 
 
-def _parse(path: Path, content: str) -> dict[str, Any]:
+def _parse(path: Path, content: str) -> tuple[dict[str, Any], list[strict_yaml.DuplicateKeyError]]:
     try:
-        document = yaml.safe_load(content)
+        document, duplicates = strict_yaml.load_noting_duplicates(content)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
@@ -104,7 +111,7 @@ def _parse(path: Path, content: str) -> dict[str, Any]:
         raise _fail(path, f"invalid YAML: {error}") from None
     if not isinstance(document, dict):
         raise _fail(path, "must be a YAML mapping with id, namespace and tasks at the top level")
-    return document
+    return document, duplicates
 
 
 def _required_string(path: Path, document: dict[str, Any], field: str) -> str:
@@ -116,13 +123,44 @@ def _required_string(path: Path, document: dict[str, Any], field: str) -> str:
     return value
 
 
-def parse_flow_file(path: Path) -> FlowFile:
-    """Read one flow file and check what Kestra and the catalog need of it."""
+@dataclass(frozen=True)
+class _Verdict:
+    """One file's verdict: the flow (None when refused), its problems and its warnings, one line each."""
+
+    flow: FlowFile | None
+    problems: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def _read(path: Path) -> str:
     try:
-        content = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise _fail(path, "is not UTF-8 text; save it as UTF-8") from None
-    document = _parse(path, content)
+
+
+@functools.lru_cache(maxsize=512)
+def _verdict(path: Path, content: str, label: str) -> _Verdict:
+    """The checks of one file's text, in the order synth has always reported them: structure first
+    (one problem), then the flow checker's errors; warnings whenever the text parses as a mapping."""
+    try:
+        document, duplicates = _parse(path, content)
+    except FlowCatalogError as error:
+        return _Verdict(None, (str(error),), ())
+    # The full static validation (plugin types, required properties, inputs, triggers, Pebble
+    # references): a flow Kestra would reject, or that fails at its first run, stops synth here.
+    report = lint_report_parsed(document, duplicates, label)
+    warnings = tuple(report.warnings)
+    try:
+        flow = _structure(path, content, document)
+    except FlowCatalogError as error:
+        return _Verdict(None, (str(error),), warnings)
+    if report.errors:
+        return _Verdict(None, tuple(report.errors), warnings)
+    return _Verdict(flow, (), warnings)
+
+
+def _structure(path: Path, content: str, document: dict[str, Any]) -> FlowFile:
     flow_id = _required_string(path, document, "id")
     namespace = _required_string(path, document, "namespace")
     tasks = document.get("tasks")
@@ -144,12 +182,23 @@ def parse_flow_file(path: Path) -> FlowFile:
         )
     if path.stem != flow_id:
         raise _fail(path, f"file name does not match its id {flow_id!r}; rename the file to {flow_id}{path.suffix}")
-    # The full static validation (plugin types, required properties, inputs, triggers, Pebble
-    # references): a flow Kestra would reject, or that fails at its first run, stops synth here.
-    problems = lint_flow_text(content, _display(path))
-    if problems:
-        raise FlowCatalogError("\n".join(problems))
     return FlowFile(path=path, namespace=namespace, flow_id=flow_id, content=content, document=document)
+
+
+def _check_file(path: Path) -> _Verdict:
+    try:
+        content = _read(path)
+    except FlowCatalogError as error:
+        return _Verdict(None, (str(error),), ())
+    return _verdict(path, content, _display(path))
+
+
+def parse_flow_file(path: Path) -> FlowFile:
+    """Read one flow file and check what Kestra and the catalog need of it."""
+    verdict = _check_file(path)
+    if verdict.flow is None:
+        raise FlowCatalogError("\n".join(verdict.problems))
+    return verdict.flow
 
 
 def flow_paths(flows_dir: Path) -> list[Path]:
@@ -161,6 +210,7 @@ def flow_paths(flows_dir: Path) -> list[Path]:
 class CatalogVerdict:
     flows: tuple[FlowFile, ...]  # the files that passed, in file-name order
     problems: dict[Path, list[str]] = field(default_factory=dict)  # file -> its problems, one line each
+    warnings: dict[Path, list[str]] = field(default_factory=dict)  # file -> the flow checker's warnings
 
     def lines(self) -> list[str]:
         return [line for lines in self.problems.values() for line in lines]
@@ -173,12 +223,15 @@ def check_flow_catalog(flows_dir: Path) -> CatalogVerdict:
         raise FlowCatalogError(f"{_display(flows_dir)}: flows folder not found; create it or point to it")
     flows: list[FlowFile] = []
     problems: dict[Path, list[str]] = {}
+    warnings: dict[Path, list[str]] = {}
     seen: dict[str, Path] = {}
     for path in flow_paths(flows_dir):
-        try:
-            flow = parse_flow_file(path)
-        except FlowCatalogError as error:
-            problems[path] = str(error).splitlines()
+        verdict = _check_file(path)
+        if verdict.warnings:
+            warnings[path] = list(verdict.warnings)
+        flow = verdict.flow
+        if flow is None:
+            problems[path] = "\n".join(verdict.problems).splitlines()
             continue
         if flow.key in seen:
             problems[path] = [
@@ -188,7 +241,7 @@ def check_flow_catalog(flows_dir: Path) -> CatalogVerdict:
             continue
         seen[flow.key] = path
         flows.append(flow)
-    return CatalogVerdict(tuple(flows), problems)
+    return CatalogVerdict(tuple(flows), problems, warnings)
 
 
 def load_flow_catalog(flows_dir: Path) -> tuple[FlowFile, ...]:
@@ -203,15 +256,16 @@ def load_flow_catalog(flows_dir: Path) -> tuple[FlowFile, ...]:
 def main(argv: list[str] | None = None) -> int:
     """`python -m stacks.flow_catalog [FOLDER]` (`make check-flows`): warnings on stderr; the errors
     synth would stop on, one line each and exit 1; else a summary. FOLDER defaults to flows/."""
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) > 1:
-        raise FlowCatalogError("usage: python -m stacks.flow_catalog [FOLDER] (default: flows/)")
-    flows_dir = Path(args[0]) if args else PROJECT_ROOT / "flows"
+    parser = CommandLine(
+        prog="python -m stacks.flow_catalog",
+        description="Validate a folder of flows offline, with synth's own verdict (make check-flows).",
+    )
+    parser.add_argument("folder", nargs="?", type=Path, default=PROJECT_ROOT / "flows", help="default: flows/")
+    flows_dir = parser.parse_args(argv).folder
     verdict = check_flow_catalog(flows_dir)
     paths = flow_paths(flows_dir)
-    for path in paths:
-        for warning in lint_report_file(path).warnings:
-            print(warning, file=sys.stderr)
+    for warning in (w for lines in verdict.warnings.values() for w in lines):
+        print(warning, file=sys.stderr)
     if verdict.problems:
         raise FlowCatalogError("\n".join(verdict.lines()))
     print(f"{len(paths)} flow file(s) valid: {', '.join(_display(p) for p in paths)}")

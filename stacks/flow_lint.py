@@ -26,7 +26,7 @@ from __future__ import annotations
 import fnmatch
 import re
 import sys
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -34,19 +34,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
+from stacks import kestra_cron, pebble, strict_yaml
 from stacks import kestra_plugins as kp
-from stacks import pebble
-from stacks.errors import BundleError, run_cli
+from stacks.errors import BundleError, CommandLine, run_cli
 from stacks.settings import KESTRA_ID_MAX_LENGTH, KESTRA_ID_PATTERN, KESTRA_NAMESPACE_PATTERN, PROJECT_ROOT
 
 TASK_ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*$")  # Kestra's Task.id
 INPUT_ID_PATTERN = re.compile(r"^[a-zA-Z0-9][.a-zA-Z0-9_-]*$")  # Kestra's Input.id
-CRON_NICKNAMES = frozenset({"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"})
-_CRON_RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 7))
-_CRON_NAMES = {
-    3: ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"],
-    4: ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"],
-}
 
 
 class FlowLintError(BundleError):
@@ -62,26 +56,6 @@ class LintReport:
 
     errors: list[str]
     warnings: list[str]
-
-
-# ---- YAML with duplicate-key detection ----------------------------------------------------
-
-
-class _DuplicateKey(yaml.constructor.ConstructorError):
-    """Two equal keys in one mapping: Kestra keeps the last one silently, which is almost always a bug."""
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """PyYAML keeps the last of two equal keys silently, as Kestra does; we name it (a warning)."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
-            if key in seen:
-                raise _DuplicateKey(None, None, f"key '{key}' appears twice in the same mapping", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
 
 
 # ---- the flow model the rules walk -----------------------------------------------------------
@@ -140,25 +114,38 @@ def lint_report_text(
     known_secrets: Collection[str] | None = None,
 ) -> LintReport:
     """Errors and warnings of one flow's YAML text, one line each, prefixed with `label`."""
-    warnings: list[str] = []
     try:
-        try:
-            doc = yaml.load(text, Loader=_StrictLoader)
-        except _DuplicateKey as duplicate:
-            line = f"line {duplicate.problem_mark.line + 1}, " if duplicate.problem_mark else ""
-            warnings.append(f"{label}: warning (runtime): {line}{duplicate.problem}; Kestra keeps only the last value")
-            doc = yaml.safe_load(text)
+        document, duplicates = strict_yaml.load_noting_duplicates(text)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown position"
-        return LintReport([f"{label}: {where}: invalid YAML: {error.problem or error.context}"], warnings)
+        return LintReport([f"{label}: {where}: invalid YAML: {error.problem or error.context}"], [])
     except yaml.YAMLError as error:
-        return LintReport([f"{label}: invalid YAML: {error}"], warnings)
-    if not isinstance(doc, dict):
+        return LintReport([f"{label}: invalid YAML: {error}"], [])
+    return lint_report_parsed(document, duplicates, label, known_kv=known_kv, known_secrets=known_secrets)
+
+
+def lint_report_parsed(
+    document: Any,
+    duplicates: Sequence[strict_yaml.DuplicateKeyError],
+    label: str,
+    *,
+    known_kv: Collection[str] | None = None,
+    known_secrets: Collection[str] | None = None,
+) -> LintReport:
+    """The same verdict for a flow already parsed by `strict_yaml.load_noting_duplicates`, so that a
+    caller which needs the document too (the flow catalog) parses the file once."""
+    warnings = [
+        f"{label}: warning (runtime): line {duplicate.problem_mark.line + 1}, {duplicate.problem}; "
+        "Kestra keeps only the last value"
+        for duplicate in duplicates
+        if duplicate.problem_mark is not None
+    ]
+    if not isinstance(document, dict):
         return LintReport([f"{label}: a flow must be a YAML mapping with id, namespace and tasks"], warnings)
     flow = _Flow(
         label,
-        doc,
+        document,
         warnings=warnings,
         known_kv=None if known_kv is None else frozenset(known_kv),
         known_secrets=None if known_secrets is None else frozenset(known_secrets),
@@ -200,8 +187,12 @@ def flow_files(folder: Path) -> list[Path]:
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m stacks.flow_lint [FILE ...]`: warnings on stderr; exit 1 and one line per error, else a summary."""
-    args = sys.argv[1:] if argv is None else argv
-    paths = [Path(a) for a in args] or flow_files(PROJECT_ROOT / "flows")
+    parser = CommandLine(
+        prog="python -m stacks.flow_lint",
+        description="Check flow files as Kestra would: errors (Kestra rejects the flow) exit 1; warnings never do.",
+    )
+    parser.add_argument("files", nargs="*", type=Path, metavar="FILE", help="flow files (default: flows/*.yaml)")
+    paths = parser.parse_args(argv).files or flow_files(PROJECT_ROOT / "flows")
     reports = [lint_report_file(path) for path in paths]
     for warning in (w for report in reports for w in report.warnings):
         print(warning, file=sys.stderr)
@@ -609,7 +600,7 @@ def _check_triggers(flow: _Flow, triggers: Any) -> None:
 
 def _check_schedule(flow: _Flow, where: str, trigger: dict[str, Any]) -> None:
     cron = trigger["cron"]
-    problem = cron_problem(cron, with_seconds=bool(trigger.get("withSeconds")))
+    problem = kestra_cron.cron_problem(cron, with_seconds=bool(trigger.get("withSeconds")))
     if problem:
         flow.fail(where, f"cron {cron!r} is invalid: {problem}")
     zone = trigger.get("timezone")
@@ -628,13 +619,13 @@ def _depends_on_zone(cron: Any) -> bool:
     """A cron that fixes an hour or a day fires at different instants in different zones."""
     if not isinstance(cron, str):
         return False
-    if cron.strip() in CRON_NICKNAMES:
+    if cron.strip() in kestra_cron.NICKNAMES:
         return cron.strip() != "@hourly"
     fields = cron.split()
     if len(fields) < 5:
         return False
     hour, day_of_month, day_of_week = fields[-4], fields[-3], fields[-1]
-    return not hour.startswith("*") or day_of_month not in ("*", "?") or day_of_week not in ("*", "?")
+    return not hour.startswith("*") or day_of_month != "*" or day_of_week != "*"
 
 
 def _valid_zone(zone: str) -> bool:
@@ -643,34 +634,6 @@ def _valid_zone(zone: str) -> bool:
     except (ZoneInfoNotFoundError, ValueError):
         return False
     return True
-
-
-def cron_problem(cron: Any, *, with_seconds: bool = False) -> str | None:
-    """Why `cron` is not a valid Kestra cron expression (Unix style), or None."""
-    if not isinstance(cron, str):
-        return "must be a string"
-    if cron.strip() in CRON_NICKNAMES:
-        return None
-    fields = cron.split()
-    expected = 6 if with_seconds else 5
-    if len(fields) != expected:
-        return f"needs {expected} fields (minute hour day-of-month month day-of-week), found {len(fields)}"
-    if with_seconds:
-        fields = fields[1:]
-    for position, (text, (low, high)) in enumerate(zip(fields, _CRON_RANGES, strict=True)):
-        for part in text.split(","):
-            base, _, step = part.partition("/")
-            if step and not step.isdigit():
-                return f"step '{step}' in '{text}' is not a number"
-            if base in ("*", "?"):
-                continue
-            for bound in base.split("-"):
-                bound = bound.upper()
-                if bound in _CRON_NAMES.get(position, ()):
-                    continue
-                if not bound.isdigit() or not low <= int(bound) <= high:
-                    return f"'{text}' is outside {low}-{high}"
-    return None
 
 
 def _check_trigger_inputs(flow: _Flow, where: str, trigger: dict[str, Any]) -> None:

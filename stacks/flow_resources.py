@@ -23,8 +23,8 @@ class KestraFlows(Construct):
         self,
         scope: Construct,
         id_: str,
-        flows: Sequence[FlowFile],
         *,
+        flows: Sequence[FlowFile],
         depends_on: list[ITerraformDependable],
     ) -> None:
         super().__init__(scope, id_)
@@ -32,7 +32,7 @@ class KestraFlows(Construct):
             flow.key: KestraFlow(
                 self,
                 flow.construct_id,
-                KestraFlowProps(namespace=flow.namespace, flow_id=flow.flow_id, content=flow.editable_content),
+                props=KestraFlowProps(namespace=flow.namespace, flow_id=flow.flow_id, content=flow.editable_content),
                 depends_on=depends_on,
             )
             for flow in flows
@@ -46,9 +46,9 @@ class KestraKvValues(Construct):
         self,
         scope: Construct,
         id_: str,
+        *,
         namespace: str,
         values: Mapping[str, tuple[str, str]],
-        *,
         depends_on: list[ITerraformDependable],
     ) -> None:
         super().__init__(scope, id_)
@@ -56,7 +56,7 @@ class KestraKvValues(Construct):
             key: KestraKv(
                 self,
                 key.lower(),
-                KestraKvProps(namespace=namespace, key=key, value=value, description=description),
+                props=KestraKvProps(namespace=namespace, key=key, value=value, description=description),
                 depends_on=depends_on,
             )
             for key, (value, description) in values.items()

@@ -131,6 +131,7 @@ class LocalStack(TerraformStack):
         self,
         scope: Construct,
         id_: str,
+        *,
         settings: Settings,
         flows: Sequence[FlowFile],
         dbt_files: Sequence[DbtFile],
@@ -147,7 +148,7 @@ class LocalStack(TerraformStack):
         metadata_pg = DockerPostgres(
             self,
             "metadata_pg",
-            DockerPostgresProps(
+            props=DockerPostgresProps(
                 container_name=f"{prefix}-kestra-postgres",
                 volume_name=f"{prefix}-kestra-postgres-data",
                 image=local.metadata_pg_image,
@@ -161,7 +162,7 @@ class LocalStack(TerraformStack):
         data_pg = DockerPostgres(
             self,
             "data_pg",
-            DockerPostgresProps(
+            props=DockerPostgresProps(
                 container_name=f"{prefix}-postgres",
                 volume_name=f"{prefix}-postgres-data",
                 image=local.data_pg_image,
@@ -182,7 +183,7 @@ class LocalStack(TerraformStack):
         KestraProvider(
             self,
             "kestra_provider",
-            KestraProviderProps(
+            props=KestraProviderProps(
                 url=local.kestra_url,
                 username=settings.kestra.username,
                 password=passwords["kestra_password"].string_value,
@@ -190,13 +191,13 @@ class LocalStack(TerraformStack):
         )
         # The course edition's flows, under its ids (a flow's construct id follows its deployed id, so
         # switching ZOOMCAMP_COURSE_EDITION removes the old flows and adds the new ones in a plan).
-        self.flows = KestraFlows(self, "flows", edition_flows(flows, settings.course_edition), depends_on=ready)
+        self.flows = KestraFlows(self, "flows", flows=edition_flows(flows, settings.course_edition), depends_on=ready)
         # The dbt flows run the project from these files: always the version deployed with them.
         self.dbt_files = [
             KestraNamespaceFile(
                 self,
                 file.construct_id,
-                KestraNamespaceFileProps(
+                props=KestraNamespaceFileProps(
                     namespace=settings.kestra.namespace,
                     filename=file.namespace_path,
                     content=terraform_text.literal(file.content),
@@ -208,8 +209,8 @@ class LocalStack(TerraformStack):
         self.kv = KestraKvValues(
             self,
             "kv",
-            settings.kestra.namespace,
-            {
+            namespace=settings.kestra.namespace,
+            values={
                 **local_kv_values(settings),
                 # What the course's 04_gcp_kv flow set by hand, from the gcp stack's settings.
                 **gcp_kv_values(self, settings),

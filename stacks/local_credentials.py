@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from stacks.errors import BundleError, run_cli
+from stacks.errors import BundleError, CommandLine, run_cli
 from stacks.settings import PROJECT_ROOT, Settings, kestra_password_problem
 
 CREDENTIALS_FILE = PROJECT_ROOT / ".secrets" / "local.env"
@@ -136,10 +136,13 @@ def _deployed(stack: Mapping[str, Any], stack_dir: Path) -> bool:
         return True  # unreadable: assume deployed rather than generate passwords over it
 
 
-def _main(argv: list[str]) -> int:
-    command = argv[0] if argv else "ensure"
-    if command != "ensure":
-        raise BundleError(f"unknown command {command!r}; use: python -m stacks.local_credentials ensure")
+def _main(argv: list[str] | None = None) -> int:
+    parser = CommandLine(
+        prog="python -m stacks.local_credentials",
+        description="Generate the local stack's passwords into .secrets/local.env, or keep the ones there.",
+    )
+    parser.add_argument("command", nargs="?", choices=("ensure",), default="ensure", help="the only one: ensure")
+    parser.parse_args(argv)
     path, created = ensure_credentials(os.environ)
     shown = path.relative_to(PROJECT_ROOT)
     print(f"{'Generated' if created else 'Using'} local credentials in {shown} (mode 0600, git-ignored)")
@@ -147,4 +150,4 @@ def _main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(lambda: _main(sys.argv[1:])))
+    sys.exit(run_cli(_main))

@@ -15,7 +15,6 @@ reported in one line and its file left untouched. Files are replaced atomically.
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
@@ -28,7 +27,7 @@ import yaml
 
 from stacks.course_editions import edition_flows, to_file_ids
 from stacks.deploy.kestra_health import KestraApi, local_kestra_api
-from stacks.errors import BundleError, run_cli
+from stacks.errors import BundleError, CommandLine, run_cli
 from stacks.flow_catalog import READ_ONLY_LABEL, FlowFile, load_flow_catalog
 from stacks.flow_lint import lint_flow_text
 
@@ -126,7 +125,7 @@ def pull_flows(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make pull-flows", description=__doc__.splitlines()[0])
+    parser = CommandLine(prog="make pull-flows", description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="say what would be written, write nothing")
     args = parser.parse_args(argv)
     api, settings = local_kestra_api(os.environ)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from stacks.errors import BundleError
-from stacks.settings import STACK_NAMES, Settings
+from stacks.settings import GCP_STACK, LOCAL_STACK, STACK_NAMES, Settings
 
 if TYPE_CHECKING:  # the guard runs before deploys: keep it free of the jsii runtime
     from cdktf import TerraformResource
@@ -42,7 +42,7 @@ class StackData:
 # THE table of protected data: stacks/destroy.py keeps these resources, `protect_from_destroy`
 # refuses to mark any other type, and the tests prove both agree with the synthesized stacks.
 PROTECTED: dict[str, StackData] = {
-    "local": StackData(
+    LOCAL_STACK: StackData(
         words=(
             "the PostgreSQL volumes (your loaded taxi tables, Kestra's flows, executions and logs) and "
             "Kestra's storage volume (execution files, KV values, namespace files)"
@@ -51,7 +51,7 @@ PROTECTED: dict[str, StackData] = {
         # live there): keeping one without the other would leave dangling references.
         resource_types=("docker_volume",),
     ),
-    "gcp": StackData(
+    GCP_STACK: StackData(
         words=(
             "the GCS bucket and the BigQuery dataset with their contents, Kestra's storage bucket, "
             "the VM's data disk (Kestra's flows, executions and logs) and the Secret Manager secrets "

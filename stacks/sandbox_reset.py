@@ -19,10 +19,10 @@ from typing import TextIO
 from stacks.deploy.cdktf_steps import cdktf_deploy
 from stacks.deploy.runner import Progress
 from stacks.destroy import STEPS, DestroyOptions, destroy_env, destroy_stack, options_from_env
-from stacks.errors import BundleError, explain_interrupt, run_cli
+from stacks.errors import CommandLine, explain_interrupt, run_cli
 from stacks.local_credentials import ensure_credentials
 from stacks.sandbox import OPT_IN, check_stack, require_sandbox
-from stacks.settings import Settings
+from stacks.settings import LOCAL_STACK, Settings
 
 
 def sandbox_reset(stack: str, env: Mapping[str, str], out: TextIO, options: DestroyOptions | None = None) -> None:
@@ -30,7 +30,7 @@ def sandbox_reset(stack: str, env: Mapping[str, str], out: TextIO, options: Dest
     check_stack(stack)
     require_sandbox(stack, Settings.from_env(env), "reset")
     options = dataclasses.replace(options or DestroyOptions(), auto_approve=True, stop_if_never_deployed=False)
-    if stack == "local":
+    if stack == LOCAL_STACK:
         # Kept (or made once): the new databases start with the same passwords.
         ensure_credentials(env, options.credentials_file)
     progress = Progress(out, total=STEPS + 1)
@@ -49,13 +49,19 @@ def sandbox_reset(stack: str, env: Mapping[str, str], out: TextIO, options: Dest
     )
 
 
-def _main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        raise BundleError("usage: make sandbox-reset STACK=local|gcp")
-    with explain_interrupt(f"rerun `{OPT_IN['reset'].format(stack=argv[0])}` to finish (it resumes safely)"):
-        sandbox_reset(argv[0], os.environ, sys.stdout, options_from_env(os.environ))
+def _main(argv: list[str] | None = None) -> int:
+    parser = CommandLine(
+        prog="python -m stacks.sandbox_reset",
+        description="Destroy a stack with its data and create it again (make sandbox-reset STACK=local|gcp; "
+        "only with ZOOMCAMP_SANDBOX=true).",
+    )
+    # No `choices`: check_stack names the make variable (STACK=...) in its message.
+    parser.add_argument("stack", help="local or gcp")
+    stack = parser.parse_args(argv).stack
+    with explain_interrupt(f"rerun `{OPT_IN['reset'].format(stack=stack)}` to finish (it resumes safely)"):
+        sandbox_reset(stack, os.environ, sys.stdout, options_from_env(os.environ))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(lambda: _main(sys.argv[1:])))
+    sys.exit(run_cli(_main))

@@ -14,14 +14,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stacks import versions
+from stacks import kestra_cron, versions
 from stacks.errors import BundleError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-STACK_NAMES = ("local", "gcp")
-# The course's module-2 editions whose flows the local stack can deploy (stacks/course_editions.yaml
-# maps each flow file to its id in each): the 2025 cohort's, and the current one used from 2026 on.
-# The GCE stack's Git sync does not apply the edition yet (stacks/gce/system_flows.py).
+# The two stacks, named once: cdktf stack ids, values of ZOOMCAMP_STACKS, `make deploy-<stack>`.
+LOCAL_STACK = "local"
+GCP_STACK = "gcp"
+STACK_NAMES = (LOCAL_STACK, GCP_STACK)
+# The course's module-2 editions whose flows the stacks deploy (stacks/course_editions.yaml maps each
+# flow file to its id in each): the 2025 cohort's, and the current one used from 2026 on. The local
+# stack deploys the edition itself; the GCE stack's Git sync renders it on the VM (stacks/gce/system_flows.py).
 COURSE_EDITIONS = ("2025", "2026")
 DEFAULT_COURSE_EDITION = "2026"
 # Optional: the Gemini API key of the course's AI flows and of Kestra's AI Copilot. The variable the
@@ -35,9 +38,10 @@ KESTRA_ID_MAX_LENGTH = 100
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _DOCKER_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,40}$")
 _PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+# Image references: these check the whole reference's shape (which image, a pinned release tag), which
+# a version parser (packaging) does not; only the numbers they capture are compared.
 _KESTRA_IMAGE = re.compile(r"^kestra/kestra:v(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)(-no-plugins)?$")
 _POSTGRES_IMAGE = re.compile(r"^(?:[\w.-]+/)?postgres:(?P<major>\d+)(?:\.\d+)*(?:-[\w.-]+)?$")
-_IPV4 = re.compile(r"^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$")
 # Google Cloud naming rules, checked at synth so a typo never reaches `terraform apply`.
 _GCP_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _GCP_REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
@@ -48,7 +52,6 @@ _GCE_MACHINE_TYPE = re.compile(r"^[a-z][a-z0-9]*-[a-z0-9-]*[a-z0-9]$")
 _GIT_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[^\s@?#]+$")
 _GIT_BRANCH = re.compile(r"^(?!/|-)(?!.*(\.\.|//|@\{|\.lock$|/$|\.$))[A-Za-z0-9._/-]{1,200}$")
 _REPO_DIRECTORY = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]{1,200}(?<!/)$")
-_CRON_FIELD = re.compile(r"^[0-9*/,-]+$")
 # A Google AI Studio API key (Gemini): letters, digits, '-', '_', '.'; anything else is a paste gone wrong.
 _GEMINI_API_KEY = re.compile(r"^[A-Za-z0-9_.-]{10,512}$")
 _TRUE = {"1", "true", "yes", "on"}
@@ -140,7 +143,8 @@ class LocalSettings:
 
 @dataclass(frozen=True)
 class GitSyncSettings:
-    """Where the Kestra on Compute Engine pulls its flows from (SyncFlows / SyncNamespaceFiles)."""
+    """Where the Kestra on Compute Engine pulls its flows from (its Git sync flow: Clone + render + Kestra's
+    namespace update for the flows, SyncNamespaceFiles for the files folder)."""
 
     # None: the checkout's `origin` remote, read only when the gcp stack is built.
     url: str | None
@@ -196,7 +200,8 @@ class Settings:
     # False when ZOOMCAMP_STACKS is unset: a plain `cdktf deploy local` then builds the gcp
     # stack only if it can (a learner without Google Cloud must not be blocked by it).
     stacks_chosen: bool = True
-    # Which edition's flows, under which ids, the local stack deploys (stacks/course_editions.py).
+    # Which edition's flows, under which ids, the stacks deploy (stacks/course_editions.py): the local
+    # stack directly, the GCE stack through its Git sync.
     course_edition: str = DEFAULT_COURSE_EDITION
 
     @classmethod
@@ -418,8 +423,9 @@ class _EnvReader:
         value = self._raw(name)
         if value is None:
             return default
-        match = _IPV4.match(value)
-        if not match or any(int(part) > 255 for part in match.groups()):
+        try:
+            ipaddress.IPv4Address(value)
+        except ValueError:
             self._fail(name, value, "must be an IPv4 address such as 127.0.0.1 (localhost only) or 0.0.0.0 (all)")
             return default
         return value
@@ -583,9 +589,13 @@ class _EnvReader:
         value = self._raw(name)
         if value is None:
             return default
-        fields = value.split()
-        if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
-            self._fail(name, value, "must be a 5-field cron expression such as '*/15 * * * *' (every 15 minutes)")
+        # Kestra's own cron rules (stacks/kestra_cron.py); nicknames such as @hourly stay refused, as they
+        # always were here: the setting is documented and tested as a five-field expression.
+        problem = kestra_cron.cron_problem(value, nicknames=False)
+        if problem:
+            self._fail(
+                name, value, f"must be a 5-field cron expression such as '*/15 * * * *' (every 15 minutes): {problem}"
+            )
             return default
         return value
 

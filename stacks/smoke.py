@@ -23,7 +23,6 @@ and take a few minutes the first time (task images are pulled).
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
@@ -35,7 +34,7 @@ from urllib.parse import quote
 
 from stacks.course_editions import deployed_flows
 from stacks.deploy.kestra_health import KestraApi, LoginRefused, ask_kestra, local_kestra_api
-from stacks.errors import BundleError, run_cli
+from stacks.errors import BundleError, CommandLine, run_cli
 from stacks.flow_catalog import FlowFile
 from stacks.local_credentials import CREDENTIALS_FILE, read_credentials
 from stacks.local_kv import local_kv_values
@@ -406,7 +405,7 @@ def main(
     credentials: Path = CREDENTIALS_FILE,
     read_month: MonthReader | None = None,
 ) -> int:
-    parser = argparse.ArgumentParser(prog="make smoke", description=__doc__.splitlines()[0])
+    parser = CommandLine(prog="make smoke", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--timeout",
         type=float,

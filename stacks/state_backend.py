@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from stacks.settings import Settings
+from stacks.settings import GCP_STACK, Settings
 
 if TYPE_CHECKING:
     from cdktf import GcsBackend, TerraformStack
@@ -40,6 +40,6 @@ def local_state_file(project_root: Path, stack: str, settings: Settings) -> Path
     cdktf's default local backend keeps `terraform.<stack>.tfstate` in the folder the app runs
     in, which is the project folder for the cdktf CLI and for our own synthesis alike.
     """
-    if stack == "gcp" and settings.gcp.state_bucket is not None:
+    if stack == GCP_STACK and settings.gcp.state_bucket is not None:
         return None
     return project_root / f"terraform.{stack}.tfstate"

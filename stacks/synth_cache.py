@@ -41,7 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from stacks.settings import Settings
+from stacks.settings import GCP_STACK, Settings
 
 STAMP_NAME = ".synth-key"
 MANIFEST_NAME = "manifest.json"
@@ -188,7 +188,7 @@ def synth_key(root: Path, settings: Settings, env: Mapping[str, str], cwd: Path 
         if adc is None:
             return None
         parts += adc
-    if "gcp" in settings.stacks and settings.gcp.git.url is None:
+    if GCP_STACK in settings.stacks and settings.gcp.git.url is None:
         from stacks.gcp_target import origin_https_url
 
         parts.append(f"origin={origin_https_url(str(root))}")

@@ -6,19 +6,21 @@ import os
 import sys
 
 from stacks.deploy.runner import deploy
-from stacks.errors import BundleError, explain_interrupt, run_cli
+from stacks.errors import CommandLine, explain_interrupt, run_cli
+from stacks.settings import STACK_NAMES
 
-USAGE = "usage: python -m stacks.deploy local|gcp"
 
-
-def main(argv: list[str]) -> int:
-    if len(argv) != 1 or argv[0] not in ("local", "gcp"):
-        raise BundleError(f"expected one stack name, local or gcp ({USAGE})")
-    stack = argv[0]
+def main(argv: list[str] | None = None) -> int:
+    parser = CommandLine(
+        prog="python -m stacks.deploy",
+        description="Create or update a stack, step by step (make deploy-local, make deploy-gcp).",
+    )
+    parser.add_argument("stack", choices=STACK_NAMES, help="the stack to deploy")
+    stack = parser.parse_args(argv).stack
     with explain_interrupt(f"the {stack} stack may be half-created; rerun `make deploy-{stack}` to finish it"):
         deploy(stack, os.environ, sys.stdout)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli(lambda: main(sys.argv[1:])))
+    sys.exit(run_cli(main))

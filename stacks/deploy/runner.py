@@ -19,7 +19,7 @@ from stacks.deploy.kestra_health import HealthWait, wait_for_kestra
 from stacks.errors import BundleError
 from stacks.local_credentials import CREDENTIALS_FILE, ensure_credentials, read_credentials
 from stacks.sandbox import OPT_IN, PROTECTED_DATA
-from stacks.settings import Settings
+from stacks.settings import GCP_STACK, LOCAL_STACK, Settings
 
 QUIET_ENV = {
     # No HashiCorp version check on every command (and no failed lookup offline).
@@ -76,7 +76,7 @@ def _display(path: Path, root: Path) -> str:
 def deploy_local(env: Mapping[str, str], out: TextIO, options: DeployOptions | None = None) -> None:
     options = options or DeployOptions()
     commands = options.commands
-    stack_env = {**env, **QUIET_ENV, "ZOOMCAMP_STACKS": "local"}
+    stack_env = {**env, **QUIET_ENV, "ZOOMCAMP_STACKS": LOCAL_STACK}
     settings = Settings.from_env(stack_env)
     progress = Progress(out, total=4)
 
@@ -88,13 +88,13 @@ def deploy_local(env: Mapping[str, str], out: TextIO, options: DeployOptions | N
     stack_env.update({f"TF_VAR_{name}": value for name, value in passwords.items()})
 
     progress.step("Synthesizing the local stack (settings and flows checked)")
-    synthesized = synthesize("local", stack_env, commands)
+    synthesized = synthesize(LOCAL_STACK, stack_env, commands)
     stack_json = synthesized.stack_json
     flows = deployed_flows(settings)  # the course edition's ids, as Kestra shows them
     _show_plan(progress, synthesized)
 
     progress.step("Deploying with `cdktf deploy local` (Terraform's output follows)")
-    cdktf_deploy("local", stack_env, commands, out, auto_approve=True)
+    cdktf_deploy(LOCAL_STACK, stack_env, commands, out, auto_approve=True)
 
     outputs = summary.outputs_of(stack_json)
     url = str(outputs.get("kestra_url") or settings.local.kestra_url)
@@ -112,34 +112,34 @@ def deploy_local(env: Mapping[str, str], out: TextIO, options: DeployOptions | N
     )
     progress.note(f"{health} answered after {waited:.0f}s")
     print("", file=out)
-    destroy = destroy_hint("local", settings.sandbox)
+    destroy = destroy_hint(LOCAL_STACK, settings.sandbox)
     print(summary.local_summary(outputs, flows, health, destroy=destroy), file=out, flush=True)
 
 
 def deploy_gcp(env: Mapping[str, str], out: TextIO, options: DeployOptions | None = None) -> None:
     options = options or DeployOptions()
     commands = options.commands
-    stack_env = {**env, **QUIET_ENV, "ZOOMCAMP_STACKS": "gcp"}
+    stack_env = {**env, **QUIET_ENV, "ZOOMCAMP_STACKS": GCP_STACK}
     settings = Settings.from_env(stack_env)
     progress = Progress(out, total=3)
 
     progress.step("Synthesizing the gcp stack (loading the google provider takes a few seconds)")
-    _show_plan(progress, synthesize("gcp", stack_env, commands))
+    _show_plan(progress, synthesize(GCP_STACK, stack_env, commands))
 
     progress.step("Deploying with `cdktf deploy gcp` (review the plan, then approve)")
-    cdktf_deploy("gcp", stack_env, commands, out, auto_approve=False)
+    cdktf_deploy(GCP_STACK, stack_env, commands, out, auto_approve=False)
 
     progress.step("Reading the stack's outputs")
-    outputs = terraform_outputs("gcp", stack_env, commands)
+    outputs = terraform_outputs(GCP_STACK, stack_env, commands)
     print("", file=out)
-    destroy = destroy_hint("gcp", settings.sandbox)
+    destroy = destroy_hint(GCP_STACK, settings.sandbox)
     print(summary.gcp_summary(outputs, destroy=destroy), file=out, flush=True)
 
 
 def deploy(stack: str, env: Mapping[str, str], out: TextIO, options: DeployOptions | None = None) -> None:
-    if stack == "local":
+    if stack == LOCAL_STACK:
         deploy_local(env, out, options)
-    elif stack == "gcp":
+    elif stack == GCP_STACK:
         deploy_gcp(env, out, options)
     else:
         raise BundleError(f"unknown stack {stack!r}; use: python -m stacks.deploy local|gcp")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from typing import TextIO
 
 from stacks.doctor.runner import STACKS, run_doctor
+from stacks.errors import CommandLine, run_cli
+from stacks.settings import LOCAL_STACK
 
 
 def _supports_symbols(stream: TextIO) -> bool:
@@ -19,12 +20,12 @@ def _supports_symbols(stream: TextIO) -> bool:
 
 
 def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = CommandLine(
         prog="python -m stacks.doctor",
         description="Check that this machine can deploy a stack; exit code 1 when a deploy would fail.",
         epilog="Through make: `make doctor`, `make doctor STACK=gcp`, `make doctor JSON=1`.",
     )
-    parser.add_argument("--stack", choices=STACKS, default="local", help="the stack to check (default: local)")
+    parser.add_argument("--stack", choices=STACKS, default=LOCAL_STACK, help="the stack to check (default: local)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON (for CI)")
     args = parser.parse_args(argv)
     out = stdout or sys.stdout
@@ -37,4 +38,4 @@ def main(argv: list[str] | None = None, stdout: TextIO | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

@@ -13,14 +13,14 @@ from stacks.doctor.context import DoctorContext, problem_variable
 from stacks.doctor.model import CheckResult
 from stacks.flow_catalog import FlowCatalogError, load_flow_catalog
 from stacks.local_credentials import VARIABLES, read_credentials
-from stacks.settings import PROJECT_ROOT
+from stacks.settings import GCP_STACK, LOCAL_STACK, PROJECT_ROOT
 
 KESTRA_IMAGE_VARIABLES = ("KESTRA_IMAGE",)
 POSTGRES_IMAGE_VARIABLES = ("ZOOMCAMP_PG_IMAGE", "KESTRA_PG_IMAGE")
 # Variables whose problems a later check reports in context (so each problem shows once).
 _OWN_CHECKS: dict[str, tuple[str, ...]] = {
-    "local": KESTRA_IMAGE_VARIABLES + POSTGRES_IMAGE_VARIABLES,
-    "gcp": (*KESTRA_IMAGE_VARIABLES, *POSTGRES_IMAGE_VARIABLES, "GCP_PROJECT_ID", "GOOGLE_APPLICATION_CREDENTIALS"),
+    LOCAL_STACK: KESTRA_IMAGE_VARIABLES + POSTGRES_IMAGE_VARIABLES,
+    GCP_STACK: (*KESTRA_IMAGE_VARIABLES, *POSTGRES_IMAGE_VARIABLES, "GCP_PROJECT_ID", "GOOGLE_APPLICATION_CREDENTIALS"),
 }
 
 

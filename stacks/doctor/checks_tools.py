@@ -11,7 +11,10 @@ import json
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
+
+from packaging.version import VERSION_PATTERN, InvalidVersion, Version
 
 from stacks.doctor.context import DoctorContext
 from stacks.doctor.model import CheckResult
@@ -21,14 +24,17 @@ _DEFAULT_MIN_PYTHON = (3, 11)
 _DEFAULT_MIN_NODE = 20
 # `make setup` skips npm when its marker is newer than the lock file: remove the marker first.
 _REINSTALL = "run `rm -f node_modules/.synced && make setup`"
-_VERSION = re.compile(r"(\d+)\.(\d+)(?:\.(\d+))?")
+# packaging's own version grammar, found anywhere in a tool's output ("Terraform v1.11.4", "v20.11.1").
+_VERSION_IN_TEXT = re.compile(VERSION_PATTERN, re.VERBOSE | re.IGNORECASE)
 
 
 def parse_version(text: str) -> tuple[int, int, int] | None:
-    match = _VERSION.search(text)
-    if not match:
-        return None
-    return int(match[1]), int(match[2]), int(match[3] or 0)
+    """The first version in a tool's output, as (major, minor, patch); None when there is none."""
+    for match in _VERSION_IN_TEXT.finditer(text):
+        release = Version(match[0]).release
+        if len(release) >= 2:
+            return release[0], release[1], release[2] if len(release) > 2 else 0
+    return None
 
 
 def _dotted(version: tuple[int, ...]) -> str:
@@ -38,10 +44,12 @@ def _dotted(version: tuple[int, ...]) -> str:
 def min_python(project_root: Path) -> tuple[int, int]:
     """`[requires] python_version` of the Pipfile."""
     try:
-        match = re.search(r'python_version\s*=\s*"(\d+)\.(\d+)"', (project_root / "Pipfile").read_text())
-    except OSError:
-        match = None
-    return (int(match[1]), int(match[2])) if match else _DEFAULT_MIN_PYTHON
+        with (project_root / "Pipfile").open("rb") as pipfile:
+            wanted = str(tomllib.load(pipfile).get("requires", {}).get("python_version", ""))
+        release = Version(wanted).release
+    except (OSError, tomllib.TOMLDecodeError, InvalidVersion):
+        return _DEFAULT_MIN_PYTHON
+    return (release[0], release[1]) if len(release) >= 2 else _DEFAULT_MIN_PYTHON
 
 
 def _package_json(project_root: Path) -> dict[str, object]:
@@ -53,7 +61,9 @@ def _package_json(project_root: Path) -> dict[str, object]:
 
 
 def min_node(project_root: Path) -> int:
-    """`engines.node` (`>=20`) of package.json."""
+    """`engines.node` (`>=20`) of package.json: the major after `>=`, read by hand because npm's range
+    syntax (`^20`, `>=20 <23`, `||`) is not Python's (packaging reads PEP 440 only), and one `>=N` is
+    all the doctor needs."""
     engines = _package_json(project_root).get("engines")
     wanted = engines.get("node", "") if isinstance(engines, dict) else ""
     match = re.search(r">=\s*(\d+)", str(wanted))

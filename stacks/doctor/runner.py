@@ -14,8 +14,9 @@ from stacks.doctor import checks_gcp, checks_settings, checks_tools
 from stacks.doctor.checks_docker import check_kestra_socket, check_ports, probe_docker
 from stacks.doctor.context import DoctorContext
 from stacks.doctor.model import CheckResult, Report
+from stacks.settings import LOCAL_STACK, STACK_NAMES
 
-STACKS = ("local", "gcp")
+STACKS = STACK_NAMES
 T = TypeVar("T")
 
 
@@ -84,5 +85,5 @@ def run_doctor(stack: str, env: Mapping[str, str], **overrides: object) -> Repor
         raise ValueError(f"unknown stack {stack!r}")
     ctx = DoctorContext.build(stack, env, **overrides)
     results = _common(ctx)
-    results += _local(ctx) if stack == "local" else _gcp(ctx)
+    results += _local(ctx) if stack == LOCAL_STACK else _gcp(ctx)
     return Report(stack=stack, results=tuple(results))

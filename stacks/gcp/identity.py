@@ -20,7 +20,7 @@ from constructs import Construct
 from stacks.gcp.security import BUCKET_ROLE, DATASET_ROLE, PROJECT_ROLE
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KestraIdentityProps:
     project_id: str
     account_id: str
@@ -29,7 +29,7 @@ class KestraIdentityProps:
 
 
 class KestraIdentity(Construct):
-    def __init__(self, scope: Construct, id_: str, props: KestraIdentityProps) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: KestraIdentityProps) -> None:
         super().__init__(scope, id_)
         self.account = ServiceAccount(
             self,

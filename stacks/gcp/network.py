@@ -28,7 +28,7 @@ from stacks.gcp.security import IAP_RANGE, KESTRA_PORT, SSH_PORT
 SUBNET_RANGE = "10.10.0.0/24"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KestraNetworkProps:
     name: str
     region: str
@@ -39,7 +39,7 @@ class KestraNetworkProps:
 
 
 class KestraNetwork(Construct):
-    def __init__(self, scope: Construct, id_: str, props: KestraNetworkProps) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: KestraNetworkProps) -> None:
         super().__init__(scope, id_)
         self.network = ComputeNetwork(
             self,

@@ -21,7 +21,7 @@ from constructs import Construct
 from stacks.gcp.security import SECRET_ROLES
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class VmSecretProps:
     secret_id: str
     purpose: str
@@ -29,7 +29,7 @@ class VmSecretProps:
 
 
 class VmSecret(Construct):
-    def __init__(self, scope: Construct, id_: str, props: VmSecretProps) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: VmSecretProps) -> None:
         super().__init__(scope, id_)
         self.secret = SecretManagerSecret(
             self,

@@ -31,7 +31,7 @@ LABELS = {"app": "zoomcamp-kestra", "managed_by": "cdktf"}
 
 
 class GcpStack(TerraformStack):
-    def __init__(self, scope: Construct, id_: str, settings: Settings) -> None:
+    def __init__(self, scope: Construct, id_: str, *, settings: Settings) -> None:
         super().__init__(scope, id_)
         target = resolve_gcp_target(settings)
         names = gcp_names(settings.local.prefix, target)
@@ -47,7 +47,7 @@ class GcpStack(TerraformStack):
         lake = DataLake(
             self,
             "lake",
-            DataLakeProps(
+            props=DataLakeProps(
                 location=target.location,
                 data_bucket=target.bucket_name,
                 internal_storage_bucket=names.internal_storage_bucket,
@@ -59,7 +59,7 @@ class GcpStack(TerraformStack):
         identity = KestraIdentity(
             self,
             "identity",
-            KestraIdentityProps(
+            props=KestraIdentityProps(
                 project_id=target.project_id,
                 account_id=names.service_account_id,
                 buckets=(lake.data_bucket.name, lake.internal_storage_bucket.name),
@@ -70,23 +70,29 @@ class GcpStack(TerraformStack):
             "basic_auth": VmSecret(
                 self,
                 "basic_auth_password",
-                VmSecretProps(names.basic_auth_secret, "kestra-basic-auth", identity.member),
+                props=VmSecretProps(
+                    secret_id=names.basic_auth_secret, purpose="kestra-basic-auth", member=identity.member
+                ),
             ),
             "webhook_key": VmSecret(
                 self,
                 "git_sync_webhook_key",
-                VmSecretProps(names.webhook_key_secret, "kestra-git-sync-webhook", identity.member),
+                props=VmSecretProps(
+                    secret_id=names.webhook_key_secret, purpose="kestra-git-sync-webhook", member=identity.member
+                ),
             ),
             "encryption_key": VmSecret(
                 self,
                 "kestra_encryption_key",
-                VmSecretProps(names.encryption_key_secret, "kestra-encryption-key", identity.member),
+                props=VmSecretProps(
+                    secret_id=names.encryption_key_secret, purpose="kestra-encryption-key", member=identity.member
+                ),
             ),
         }
         network = KestraNetwork(
             self,
             "network",
-            KestraNetworkProps(
+            props=KestraNetworkProps(
                 name=names.network,
                 region=target.region,
                 iap_firewall_name=names.firewall_iap,
@@ -109,12 +115,13 @@ class GcpStack(TerraformStack):
                 tutorial_flows=settings.kestra.tutorial_flows,
                 git=dataclasses.replace(gcp.git, url=git_url),
                 kv_values=kv_values(target),
+                course_edition=settings.course_edition,
             )
         )
         vm = KestraVm(
             self,
             "kestra",
-            KestraVmProps(
+            props=KestraVmProps(
                 name=names.instance,
                 zone=target.zone,
                 machine_type=gcp.machine_type,
@@ -124,13 +131,13 @@ class GcpStack(TerraformStack):
                 service_account_email=identity.email,
                 user_data=user_data,
                 external_ip=bool(gcp.allowed_cidrs),
-                # The first boot pulls images through NAT and reads its secrets and buckets.
-                depends_on=[
-                    network.nat,
-                    *identity.grants,
-                    *(grant for secret in secrets.values() for grant in secret.grants),
-                ],
             ),
+            # The first boot pulls images through NAT and reads its secrets and buckets.
+            depends_on=[
+                network.nat,
+                *identity.grants,
+                *(grant for secret in secrets.values() for grant in secret.grants),
+            ],
         )
         # What holds data survives `make destroy-gcp` and must never be replaced by accident.
         data = (lake.data_bucket, lake.internal_storage_bucket, lake.dataset, vm.data_disk)

@@ -29,7 +29,7 @@ NONCURRENT_VERSION_DAYS = 7
 SOFT_DELETE_SECONDS = 7 * 24 * 3600
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BucketProps:
     name: str
     location: str
@@ -45,7 +45,7 @@ def _delete(condition: StorageBucketLifecycleRuleCondition) -> StorageBucketLife
 class ProtectedBucket(Construct):
     """Uniform access, public access prevention, versioning and soft delete: recoverable and private."""
 
-    def __init__(self, scope: Construct, id_: str, props: BucketProps) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: BucketProps) -> None:
         super().__init__(scope, id_)
         rules = [
             # Versioning keeps an overwritten month for a week, not forever.
@@ -83,7 +83,7 @@ class ProtectedBucket(Construct):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class DataLakeProps:
     location: str
     data_bucket: str
@@ -94,12 +94,12 @@ class DataLakeProps:
 
 
 class DataLake(Construct):
-    def __init__(self, scope: Construct, id_: str, props: DataLakeProps) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: DataLakeProps) -> None:
         super().__init__(scope, id_)
         self.data_bucket = ProtectedBucket(
             self,
             "data",
-            BucketProps(
+            props=BucketProps(
                 name=props.data_bucket,
                 location=props.location,
                 sandbox=props.sandbox,
@@ -110,7 +110,7 @@ class DataLake(Construct):
         self.internal_storage_bucket = ProtectedBucket(
             self,
             "kestra_storage",
-            BucketProps(
+            props=BucketProps(
                 name=props.internal_storage_bucket,
                 location=props.location,
                 sandbox=props.sandbox,

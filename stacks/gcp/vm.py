@@ -35,7 +35,7 @@ DATA_DISK_GB = 10  # Kestra's metadata PostgreSQL: flows, executions, logs
 DISK_TYPE = "pd-balanced"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KestraVmProps:
     name: str
     zone: str
@@ -46,11 +46,17 @@ class KestraVmProps:
     service_account_email: str
     user_data: str  # rendered cloud-init, embedded verbatim
     external_ip: bool = False  # only with an allowlist (GCP_ALLOWED_CIDRS)
-    depends_on: Sequence[ITerraformDependable] = ()
 
 
 class KestraVm(Construct):
-    def __init__(self, scope: Construct, id_: str, props: KestraVmProps) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        props: KestraVmProps,
+        depends_on: Sequence[ITerraformDependable] = (),
+    ) -> None:
         super().__init__(scope, id_)
         self.data_disk = ComputeDisk(
             self,
@@ -97,7 +103,7 @@ class KestraVm(Construct):
             # A bare address: cdktf renders a resource object here as "${...}", which Terraform
             # rejects in lifecycle blocks (tests/unit/test_terraform_config.py runs `terraform init`).
             lifecycle=TerraformResourceLifecycle(replace_triggered_by=[_address(self.user_data_revision)]),
-            depends_on=list(props.depends_on),
+            depends_on=list(depends_on),
         )
 
 

@@ -26,7 +26,12 @@ def without_unset(props: object) -> dict[str, Any]:
 
 
 class KestraResource(TerraformResource):
-    """A resource whose attributes are exactly the fields of a frozen props dataclass."""
+    """A resource whose attributes are exactly the fields of a frozen props dataclass.
+
+    Like every construct of the stacks, it takes its arguments by keyword (`props=...`) and what
+    must exist before it as `depends_on=[...]`, the keyword cdktf's own resources take: an ordering,
+    never a props field (the synthesized attributes are the props, nothing else).
+    """
 
     resource_type: str = ""
 
@@ -34,8 +39,8 @@ class KestraResource(TerraformResource):
         self,
         scope: Construct,
         id_: str,
-        props: object,
         *,
+        props: object,
         depends_on: list[ITerraformDependable] | None = None,
     ) -> None:
         super().__init__(

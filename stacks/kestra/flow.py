@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from stacks.kestra._base import KestraResource
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KestraFlowProps:
     namespace: str
     flow_id: str

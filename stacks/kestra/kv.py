@@ -13,7 +13,7 @@ from stacks.kestra._base import KestraResource
 KvType = Literal["STRING", "NUMBER", "BOOLEAN", "DATETIME", "DATE", "DURATION", "JSON"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KestraKvProps:
     namespace: str
     key: str

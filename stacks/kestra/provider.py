@@ -12,7 +12,7 @@ from stacks import versions
 from stacks.kestra._base import PROVIDER_NAME, generator_metadata, without_unset
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class KestraProviderProps:
     url: str
     username: str | None = None
@@ -23,7 +23,7 @@ class KestraProviderProps:
 
 
 class KestraProvider(TerraformProvider):
-    def __init__(self, scope: Construct, id_: str, props: KestraProviderProps) -> None:
+    def __init__(self, scope: Construct, id_: str, *, props: KestraProviderProps) -> None:
         super().__init__(
             scope,
             id_,
