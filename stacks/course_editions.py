@@ -14,10 +14,20 @@ under another id gets its text renamed here, at synth time, never a copied file:
 - each renamed text passes the flow checker again.
 
 `make pull-flows` reverses the rename (`to_file_ids`) before it writes a flow back to its file.
+
+The GCE stack's Git sync runs this module on the VM, from its clone of the repository:
+`python -m stacks.course_editions render --edition E --namespace N --flows-dir flows --output F`
+writes the edition's flows, under its ids and with the files' labels (`system.readOnly` kept: Git
+is the truth there), as one YAML body for Kestra's "update a namespace from YAML" API
+(stacks/gce/system_flows.py). That path runs in a plain Python image with a few pinned packages
+(system_flows.RENDER_DEPENDENCIES: PyYAML, cron-converter and its requirements): this module and
+what it imports must need nothing else, above all not cdktf (tests/unit/test_course_editions.py
+runs it with exactly those packages).
 """
 
 from __future__ import annotations
 
+import argparse
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -262,9 +272,90 @@ def id_table(edition_map: EditionMap | None = None) -> list[tuple[str, ...]]:
     return [(file_id, *(ids.get(e, "") for e in editions)) for file_id, ids in sorted(edition_map.flows.items())]
 
 
+# Kestra's namespace update (FlowController.updateFlowsInNamespace) cuts its body at every "---", a
+# plain substring split, not YAML's document marker: a flow holding "---" anywhere would be cut in two.
+KESTRA_FLOW_SEPARATOR = "---"
+
+
+def deploy_order(flows: Sequence[FlowFile]) -> list[FlowFile]:
+    """`flows` (sorted by id) with every flow a Subflow calls in the same namespace placed before its caller."""
+    by_id = {flow.flow_id: flow for flow in flows}
+    ordered: list[FlowFile] = []
+    placed: set[str] = set()
+
+    def place(flow: FlowFile, calling: frozenset[str]) -> None:
+        if flow.flow_id in placed or flow.flow_id in calling:
+            return
+        for _, reference in _flow_references(flow.document):
+            callee = by_id.get(str(reference.get("flowId")))
+            if callee is not None and reference.get("namespace", flow.namespace) == flow.namespace:
+                place(callee, calling | {flow.flow_id})
+        placed.add(flow.flow_id)
+        ordered.append(flow)
+
+    for flow in flows:
+        place(flow, frozenset())
+    return ordered
+
+
+def render_namespace(flows_dir: Path, edition: str, namespace: str) -> tuple[tuple[FlowFile, ...], str]:
+    """The flows `edition` deploys from `flows_dir`, and the body of Kestra's namespace update for them.
+
+    Each flow is its file's text under the edition's ids (labels as written: the read-only label
+    stays), checked as synth checks it (the catalog, the rename, the flow checker). Called flows
+    come before their callers; the texts are joined by "---" lines, none before the first or after
+    the last (Kestra would read an empty flow there).
+    """
+    flows = edition_flows(load_flow_catalog(flows_dir), edition)
+    problems = [
+        f"{_display(flow.path)}: namespace {flow.namespace}, but the sync deploys namespace {namespace} only; "
+        f"write `namespace: {namespace}` in the file"
+        for flow in flows
+        if flow.namespace != namespace
+    ] + [
+        f'{_display(flow.path)}: contains "{KESTRA_FLOW_SEPARATOR}", where Kestra\'s namespace update would cut it '
+        "in two; write it another way (e.g. a comment line of '=' or '#')"
+        for flow in flows
+        if KESTRA_FLOW_SEPARATOR in flow.content
+    ]
+    if not flows:
+        problems.append(f"{_display(flows_dir)}: no flow to deploy in edition {edition}; the sync deploys nothing")
+    if problems:
+        raise EditionError("\n".join(problems))
+    ordered = deploy_order(flows)
+    body = f"{KESTRA_FLOW_SEPARATOR}\n".join(
+        flow.content if flow.content.endswith("\n") else flow.content + "\n" for flow in ordered
+    )
+    return tuple(ordered), body
+
+
+def render_main(argv: list[str]) -> int:
+    """`python -m stacks.course_editions render ...`: the namespace-update body of one edition, to a file."""
+    parser = argparse.ArgumentParser(
+        prog="python -m stacks.course_editions render",
+        description="Write one edition's flows, under its ids, as the body of Kestra's namespace update.",
+    )
+    parser.add_argument("--edition", required=True, help="the course edition: " + ", ".join(COURSE_EDITIONS))
+    parser.add_argument("--namespace", required=True, help="the namespace every flow must be in")
+    parser.add_argument("--flows-dir", type=Path, default=PROJECT_ROOT / "flows", help="default: flows/")
+    parser.add_argument("--output", type=Path, required=True, help="the file to write")
+    args = parser.parse_args(argv)
+    if args.edition not in COURSE_EDITIONS:
+        raise EditionError(f"unknown course edition {args.edition!r}; use one of {', '.join(COURSE_EDITIONS)}")
+    flows, body = render_namespace(args.flows_dir, args.edition, args.namespace)
+    args.output.write_text(body, encoding="utf-8")
+    for flow in flows:
+        print(f"{flow.namespace}.{flow.flow_id}\t{_display(flow.path)}")
+    print(f"{len(flows)} flow(s) of edition {args.edition} written to {args.output}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m stacks.course_editions [EDITION]`: the ids each edition deploys, or one edition's flows."""
+    """`python -m stacks.course_editions [EDITION]`: the ids each edition deploys, or one edition's flows;
+    `python -m stacks.course_editions render ...`: see render_main."""
     args = sys.argv[1:] if argv is None else argv
+    if args and args[0] == "render":
+        return render_main(args[1:])
     if args:
         settings = Settings.from_env({"ZOOMCAMP_COURSE_EDITION": args[0]})
         for flow in deployed_flows(settings):

@@ -101,7 +101,7 @@ def kv_values(target: GcpTarget) -> dict[str, tuple[str, str]]:
 
 
 def origin_https_url(root: str = str(PROJECT_ROOT)) -> str | None:
-    """This checkout's `origin` remote as an https URL (what SyncFlows can clone without keys)."""
+    """This checkout's `origin` remote as an https URL (what the VM's Git sync can clone without keys)."""
     try:
         result = subprocess.run(
             ["git", "-C", root, "config", "--get", "remote.origin.url"],

@@ -3,7 +3,7 @@
 Kestra rejects a flow whose `type` it does not know, and old aliases (`io.kestra.core.tasks.*`,
 `io.kestra.plugin.fs.http.*`) are on their way out: a learner who copies an old snippet gets a
 flow that works today and breaks on the next upgrade. Every type used under flows/ (course
-flows, the dbt flows, the GCE git-sync system flow) must be listed here, with the properties
+flows, the dbt flows, the GCE system flows) must be listed here, with the properties
 Kestra requires, the properties that hold nested tasks, and the outputs other tasks may read.
 Sources: the plugin pages on kestra.io for Kestra 1.3 and the plugins' source (kestra-io/kestra,
 kestra-io/plugin-*), one line per type below.
@@ -122,7 +122,9 @@ _EXEC_SCRIPT = (
     "runner taskRunner containerImage beforeCommands env warningOnStdErr interpreter failFast namespaceFiles "
     "inputFiles outputFiles outputDirectory targetOS docker"
 )
-_PYTHON_SCRIPT = _EXEC_SCRIPT + " script dependencies pythonVersion dependencyCacheEnabled packageManager"
+# AbstractPythonExecScript (plugin-script-python), the base of both python tasks.
+_PYTHON_EXEC = _EXEC_SCRIPT + " dependencies pythonVersion dependencyCacheEnabled packageManager"
+_PYTHON_SCRIPT = _PYTHON_EXEC + " script"
 # AbstractJdbcBaseQuery (plugin-jdbc); store/fetchOne/fetch are the deprecated fetchType spellings.
 _JDBC_QUERY = "url username password timeZoneId sql afterSQL fetchType fetchSize parameters store fetchOne fetch"
 _PG_SSL = "ssl sslMode sslRootCert sslCert sslKey sslKeyPassword"
@@ -183,7 +185,13 @@ PLUGINS: dict[str, PluginSpec] = {
         _task("io.kestra.plugin.core.kv.Get", "key", "value"),
         # scripts (Docker task runner by default: the image must be pinned)
         _task("io.kestra.plugin.scripts.python.Script", "script", _SCRIPT_OUTPUTS, _PYTHON_SCRIPT, **_SCRIPT),
-        _task("io.kestra.plugin.scripts.python.Commands", "commands", _SCRIPT_OUTPUTS, **_SCRIPT),
+        _task(
+            "io.kestra.plugin.scripts.python.Commands",
+            "commands",
+            _SCRIPT_OUTPUTS,
+            _PYTHON_EXEC + " commands",
+            **_SCRIPT,
+        ),
         _task("io.kestra.plugin.scripts.shell.Script", "script", _SCRIPT_OUTPUTS, **_SCRIPT),
         _task("io.kestra.plugin.scripts.shell.Commands", "commands", _SCRIPT_OUTPUTS, **_SCRIPT),
         # databases
@@ -271,7 +279,7 @@ PLUGINS: dict[str, PluginSpec] = {
         ),
         # Embeddings kept in the namespace's KV store (key `<flow id>-embedding-store` unless kvName).
         _nested("io.kestra.plugin.ai.embeddings.KestraKVStore", "embeddings", "", "kvName"),
-        # dbt and Git (dbt flows, GCE git-sync system flow)
+        # dbt and Git (dbt flows; the GCE git-sync system flow clones and syncs the dbt files)
         _task(
             "io.kestra.plugin.dbt.cli.DbtCLI",
             "commands",

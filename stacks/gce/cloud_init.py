@@ -62,6 +62,8 @@ class VmKestraConfig:
     encryption_key_secret_id: str
     git: system_flows.GitSource
     kv_values: Mapping[str, tuple[str, str]]
+    # The course edition whose flows, under whose ids, the Git sync deploys (stacks/course_editions.py).
+    course_edition: str
     tutorial_flows: bool = False
 
 
@@ -108,6 +110,7 @@ def boot_env(config: VmKestraConfig) -> str:
         "METADATA_DB_PASSWORD_ENV": kestra_config.METADATA_DB_PASSWORD_ENV,
         "ENCRYPTION_KEY_ENV": kestra_config.ENCRYPTION_KEY_ENV,
         "WEBHOOK_SECRET_ENV": system_flows.WEBHOOK_SECRET_ENV,
+        "SYNC_PASSWORD_ENV": system_flows.SYNC_PASSWORD_SECRET_ENV,
         "SYSTEM_NAMESPACE": system_flows.SYSTEM_NAMESPACE,
         "KV_FLOW_ID": system_flows.KV_FLOW_ID,
         "GIT_SYNC_FLOW_ID": system_flows.GIT_SYNC_FLOW_ID,
@@ -120,7 +123,7 @@ def boot_env(config: VmKestraConfig) -> str:
 def system_flow_files(config: VmKestraConfig) -> list[system_flows.SystemFlow]:
     return [
         system_flows.kv_flow(config.kv_values, config.namespace),
-        system_flows.git_sync_flow(config.git, config.namespace),
+        system_flows.git_sync_flow(config.git, config.namespace, config.course_edition, config.kestra_username),
     ]
 
 

@@ -4,7 +4,9 @@
 #     metadata PostgreSQL survives the VM being replaced;
 #  2. reads the Kestra basic-auth password and the Git-sync webhook key from Secret Manager,
 #     generating them on the first boot: they never appear in instance metadata, Terraform
-#     state or Git, and the owner reads them with `gcloud secrets versions access latest`;
+#     state or Git, and the owner reads them with `gcloud secrets versions access latest`.
+#     Kestra gets the password twice: for its login, and as the flow secret the Git sync uses
+#     to call Kestra's own API (Kestra open source reads secret NAME from SECRET_NAME, base64);
 #  3. starts PostgreSQL and Kestra with docker compose and waits until both are healthy;
 #  4. runs the system flows once: the GCP KV values, then the first Git sync.
 # Settings (names only, no secrets) come from /etc/kestra/boot.env, rendered by the gcp stack.
@@ -20,7 +22,7 @@ source "$BOOT_ENV"
 : "${PROJECT_ID:?}" "${DATA_DEVICE:?}" "${DATA_MOUNT:?}" "${COMPOSE_FILE:?}" "${RUN_DIR:?}"
 : "${BASIC_AUTH_SECRET:?}" "${WEBHOOK_KEY_SECRET:?}" "${ENCRYPTION_KEY_SECRET:?}" "${KESTRA_USERNAME:?}"
 : "${KESTRA_API:?}" "${BASIC_AUTH_PASSWORD_ENV:?}" "${METADATA_DB_PASSWORD_ENV:?}" "${WEBHOOK_SECRET_ENV:?}"
-: "${ENCRYPTION_KEY_ENV:?}"
+: "${ENCRYPTION_KEY_ENV:?}" "${SYNC_PASSWORD_ENV:?}"
 : "${SYSTEM_NAMESPACE:?}" "${KV_FLOW_ID:?}" "${GIT_SYNC_FLOW_ID:?}"
 
 readonly FSTAB=${KESTRA_BOOT_FSTAB:-/etc/fstab}
@@ -158,9 +160,10 @@ disk_secret() {
 }
 
 write_env_files() {
-  local webhook_key webhook_key_base64 db_password encryption_key
+  local webhook_key webhook_key_base64 db_password encryption_key password_base64
   TOKEN=$(access_token) || die "no access token from the metadata server; is a service account attached?"
   KESTRA_PASSWORD=$(secret_or_generate "$BASIC_AUTH_SECRET")
+  password_base64=$(printf '%s' "$KESTRA_PASSWORD" | base64 -w0)
   webhook_key=$(secret_or_generate "$WEBHOOK_KEY_SECRET")
   webhook_key_base64=$(printf '%s' "$webhook_key" | base64 -w0)
   encryption_key=$(secret_or_generate "$ENCRYPTION_KEY_SECRET" new_encryption_key)
@@ -172,6 +175,7 @@ write_env_files() {
     printf '%s=%s\n' "$METADATA_DB_PASSWORD_ENV" "$db_password"
     printf '%s=%s\n' "$WEBHOOK_SECRET_ENV" "$webhook_key_base64"
     printf '%s=%s\n' "$ENCRYPTION_KEY_ENV" "$encryption_key"
+    printf '%s=%s\n' "$SYNC_PASSWORD_ENV" "$password_base64"
   } >"$RUN_DIR/kestra.env"
   printf 'POSTGRES_PASSWORD=%s\n' "$db_password" >"$RUN_DIR/postgres.env"
 }
