@@ -19,7 +19,7 @@ CDKTF := npx --no-install cdktf
 LOCAL_ENV := set -a && . ./.secrets/local.env && set +a &&
 
 .PHONY: help setup synth synth-local test lint format doctor deploy-local destroy-local deploy-gcp destroy-gcp \
-	snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows kestra-table kestra-properties pull-flows \
+	inventory-update snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows kestra-table kestra-properties pull-flows \
 	smoke
 
 help: ## List the targets with a one-line description
@@ -111,8 +111,10 @@ diff: setup ## Offline plan diff of both stacks: BASE=<git revision> (origin/mai
 sandbox-reset: setup ## Destroy STACK=local|gcp with its data and create it again (only with ZOOMCAMP_SANDBOX=true)
 	@$(PY) -m stacks.sandbox_reset "$(STACK)"
 
-snapshot-update: setup ## Rewrite tests/snapshots/ from the current code (review the diff!)
-	UPDATE_SNAPSHOTS=1 $(PY) -m pytest -q tests/unit/test_snapshot.py
+inventory-update: setup ## Rewrite tests/inventories/*.yaml (what each stack variant creates) from the code (review the diff!)
+	$(PY) -m tests.support.inventory
+
+snapshot-update: inventory-update ## The former name of inventory-update
 
 bench-synth: setup ## Time cold and repeated (reused) synths, the google bindings alone and a no-change make diff
 	$(PY) benchmarks/bench_synth.py
@@ -127,10 +129,10 @@ check-flows: setup ## Validate flows/*.yaml offline, with synth's own verdict: e
 	$(PY) -m stacks.flow_catalog
 
 kestra-table: setup ## Ask Kestra itself about every broken fixture and print its verdict beside flow_lint's
-	@$(PY) tests/kestra_judge.py table
+	@$(PY) -m tests.support.kestra_judge table
 
 kestra-properties: setup ## Rewrite stacks/kestra_core_properties.json from Kestra's own answer (review the diff!)
-	$(PY) tests/kestra_judge.py properties
+	$(PY) -m tests.support.kestra_judge properties
 
 clean: ## Remove generated output (keeps .secrets/ and Terraform state)
 	rm -rf cdktf.out .pytest_cache .ruff_cache

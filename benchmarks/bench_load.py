@@ -8,7 +8,7 @@ month is committed and visible:
                 (no check, no hash, nothing replaced: the least any load can do);
 * course path - the course's flow: decompress, COPY into a staging table, UPDATE to add the hash
                 and filename, MERGE into an unindexed `{taxi}_tripdata` on unique_row_id;
-* ours        - flows/02_postgres_taxi.yaml run by tests/flow_sql.py: the extract task's own
+* ours        - flows/02_postgres_taxi.yaml run by tests/support/flow_sql.py: the extract task's own
                 script (decompress, check every line, hash, written by its worker processes), then
                 the flow's own SQL: a fresh staging table, one COPY, the swap into the month's
                 partition in one transaction.
@@ -25,7 +25,6 @@ that the background vacuum of a previous step's rows cannot land in it.
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import os
 import shutil
@@ -39,12 +38,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))  # run as a script: the project root, for `stacks` and `tests.support`
 
 import psycopg  # noqa: E402
-from flow_sql import copy_in, flow, load_month  # noqa: E402
-from postgres_server import PostgresServer  # noqa: E402
-from tlc_data import YELLOW_COLUMNS, TlcMonth, write_month  # noqa: E402
+
+from stacks.errors import CommandLine, run_cli  # noqa: E402
+from tests.support.flow_sql import copy_in, flow, load_month  # noqa: E402
+from tests.support.postgres_server import PostgresServer  # noqa: E402
+from tests.support.tlc_data import YELLOW_COLUMNS, TlcMonth, write_month  # noqa: E402
 
 FLOW = "02_postgres_taxi"
 COLUMN_LIST = ", ".join(YELLOW_COLUMNS)
@@ -161,8 +162,8 @@ def _one_round(conn: psycopg.Connection[Any], months: dict[int, TlcMonth], work:
     return seconds
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(argv: list[str] | None = None) -> int:
+    parser = CommandLine(prog="benchmarks/bench_load.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="trips per month (default 1,000,000)")
     parser.add_argument("--months", type=int, default=10, help="months loaded into the growing table (default 10)")
     parser.add_argument("--rounds", type=int, default=1, help="repeat everything; medians are shown (default 1)")
@@ -172,7 +173,7 @@ def main() -> int:
         default=Path(tempfile.gettempdir()) / "zoomcamp-bench-data",
         help="where generated months are kept between runs",
     )
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.months < 2:
         parser.error("--months must be at least 2 (the first and the last month are compared)")
     months = _month_files(args.data_dir, args.rows, args.months)
@@ -228,4 +229,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

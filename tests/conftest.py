@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
-
-from gcp_env import GCP_ENV  # noqa: E402
-from postgres_server import PostgresServer  # noqa: E402
-from synth import synth_stack  # noqa: E402
-
-import stacks  # noqa: E402,F401  (silences the jsii banner before cdktf loads)
+# tests.support imports `stacks` first: that silences the jsii banner before cdktf loads.
+from tests.support.gcp_env import GCP_ENV
+from tests.support.postgres_server import PostgresServer
+from tests.support.synth import synth_stack
 
 
 @pytest.fixture(scope="session")

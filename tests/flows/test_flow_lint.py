@@ -2,7 +2,7 @@
 
 A broken file in flows/ fails `test_repository_flow_is_valid[<file>]`, with synth's own
 message (stacks/flow_catalog.py's verdict) as the first line; the tests that need the flows or
-the local stack are skipped then, with one line pointing here (tests/synth.py).
+the local stack are skipped then, with one line pointing here (tests/support/synth.py).
 
 Adding a rule is adding one file under tests/fixtures/bad_flows/: a minimal flow that breaks
 only that rule, with `# expect: <text>` lines for errors (Kestra rejects the flow) and
@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from synth import FLOWS_DIR, repository_catalog, resources, synth_stack
 
-from stacks import flow_catalog, flow_lint, kestra_plugins
+from stacks import flow_catalog, flow_lint, kestra_cron, kestra_plugins
 from stacks.errors import run_cli
 from stacks.settings import PROJECT_ROOT
+from tests.support.synth import FLOWS_DIR, repository_catalog, resources, synth_stack
 
 FLOWS = flow_catalog.flow_paths(FLOWS_DIR)
 BAD = sorted((PROJECT_ROOT / "tests" / "fixtures" / "bad_flows").glob("*.yaml"))
@@ -149,21 +149,37 @@ def test_a_schedule_that_fixes_no_hour_or_day_needs_no_timezone() -> None:
     ]
 
 
+# Each verdict here is Kestra's own (its Schedule trigger, asked through tests/support/kestra_judge.py).
 @pytest.mark.parametrize(
-    ("cron", "problem"),
+    ("cron", "with_seconds", "problem"),
     [
-        ("0 9 1 * *", None),
-        ("@monthly", None),
-        ("*/15 0-6 1,15 JAN-MAR MON", None),
-        ("0 24 1 * *", "'24' is outside 0-23"),
-        ("0 9 1 13 *", "'13' is outside 1-12"),
-        ("0 9 1 * * *", "needs 5 fields"),
-        ("*/x * * * *", "step 'x'"),
+        ("0 9 1 * *", False, None),
+        ("@monthly", False, None),
+        ("*/15 0-6 1,15 JAN-MAR MON", False, None),
+        ("0 9 1 jan mon-fri", False, None),
+        ("0 9 * * 0-7", False, None),
+        ("0 9 * JAN/2 *", False, None),
+        ("0 0 9 1 * *", True, None),
+        ("0 24 1 * *", False, "value 24 out of range for 'hour'"),
+        ("0 9 1 13 *", False, "value 13 out of range for 'month'"),
+        ("0 9 0 * *", False, "value 0 out of range for 'day'"),
+        ("60 0 9 1 * *", True, "value 60 out of range for 'second'"),
+        ("0 9 1 * * *", False, "needs 5 fields"),
+        ("0 9 1 * *", True, "needs 6 fields"),
+        ("@DAILY", False, "needs 5 fields"),
+        ("@reboot", False, "needs 5 fields"),
+        ("*/x * * * *", False, "invalid interval step value 'x' for 'minute'"),
+        ("*/0 * * * *", False, "invalid interval step value '0' for 'minute'"),
+        ("5-1 * * * *", False, "max range is less than min range in '5-1'"),
+        ("0 9 ? * *", False, "invalid value '?'"),
+        ("0 9 L * *", False, "invalid value 'L'"),
+        ("0 9 1W * *", False, "invalid value '1W'"),
+        ("0 9 * * 5#2", False, "invalid value '5#2'"),
     ],
 )
-def test_cron_rules(cron: str, problem: str | None) -> None:
-    found = flow_lint.cron_problem(cron)
-    assert (found is None) if problem is None else (problem in (found or ""))
+def test_cron_rules(cron: str, with_seconds: bool, problem: str | None) -> None:
+    found = kestra_cron.cron_problem(cron, with_seconds=with_seconds)
+    assert (found is None) if problem is None else (problem in (found or "")), found
 
 
 def _plugin_types(node: Any, *, skip: frozenset[str] = frozenset({"pluginDefaults", "inputs"})) -> set[str]:

@@ -7,9 +7,8 @@ on the VM the boot script makes it the same way (tests/unit/test_gcp_boot_script
 
 from __future__ import annotations
 
-from kestra_judge import encryption_key_problem
-
 from stacks.local_credentials import generate_encryption_key
+from tests.support.kestra_judge import encryption_key_problem
 
 
 def test_the_generated_key_works_in_kestra() -> None:

@@ -2,7 +2,7 @@
 flow in flows/, every flow the stacks generate, and every broken fixture, beside flow_lint's verdict.
 
 Where Kestra cannot judge (a task whose plugin the Maven registry here does not serve, see
-tests/kestra_judge.py), the test is an xfail that names the missing artifact: visible in every run,
+tests/support/kestra_judge.py), the test is an xfail that names the missing artifact: visible in every run,
 never a silent pass. `make kestra-table` prints the whole comparison. A repository flow our own
 checker already refuses is reported once, by its test (tests/flows/test_flow_lint.py): here it is a
 skip when Kestra agrees, and a failure only when Kestra sees something our checker does not.
@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 import yaml
-from gcp_rules import user_data_of, written_files
-from kestra_judge import KestraVerdict, judge, pinned_kestra_version, properties_from, write_probes
-from synth import FLOW_CHECKER_TEST, FLOWS_DIR
 
 from stacks import flow_catalog, flow_lint, kestra_plugins
 from stacks.gce import cloud_init
 from stacks.settings import PROJECT_ROOT
+from tests.policy.gcp_rules import user_data_of, written_files
+from tests.support.kestra_judge import KestraVerdict, judge, pinned_kestra_version, properties_from, write_probes
+from tests.support.synth import FLOW_CHECKER_TEST, FLOWS_DIR
 
 FLOWS = flow_catalog.flow_paths(FLOWS_DIR)
 BAD = sorted((PROJECT_ROOT / "tests" / "fixtures" / "bad_flows").glob("*.yaml"))

@@ -13,10 +13,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from flow_sql import context as flow_context
-from flow_sql import flow, render, resolve_inputs, task
 
 from stacks import pebble
+from tests.support.flow_sql import context as flow_context
+from tests.support.flow_sql import flow, render, resolve_inputs, task
 
 SCHEDULED = {"02_postgres_taxi_scheduled": "02_postgres_taxi", "06_gcp_taxi_scheduled": "06_gcp_taxi"}
 NEW_YORK = ZoneInfo("America/New_York")

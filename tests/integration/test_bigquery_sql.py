@@ -36,10 +36,11 @@ from typing import Any
 import duckdb
 import pytest
 import sqlglot
-from flow_sql import KV, TaskFailed, flow, render, run_python_script, task
-from flow_sql import context as flow_context
 from sqlglot import exp
-from tlc_data import COLUMNS, TlcMonth, truncated_copy, write_month
+
+from tests.support.flow_sql import KV, TaskFailed, flow, render, run_python_script, task
+from tests.support.flow_sql import context as flow_context
+from tests.support.tlc_data import COLUMNS, TlcMonth, truncated_copy, write_month
 
 GCP_FLOW = "06_gcp_taxi"
 QUERY = "io.kestra.plugin.gcp.bigquery.Query"

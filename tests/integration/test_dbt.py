@@ -26,12 +26,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import flow_sql
 import psycopg
 import pytest
 import sqlglot
-from postgres_server import PostgresServer
-from tlc_data import COLUMNS, TlcMonth, write_month
+
+from tests.support import flow_sql
+from tests.support.postgres_server import PostgresServer
+from tests.support.tlc_data import COLUMNS, TlcMonth, write_month
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_DIR = ROOT / "dbt"

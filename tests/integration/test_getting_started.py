@@ -14,10 +14,10 @@ from typing import Any
 
 import duckdb
 import pytest
-from flow_sql import context as flow_context
-from flow_sql import flow, render, run_python_script, task
 
 from stacks.settings import PROJECT_ROOT
+from tests.support.flow_sql import context as flow_context
+from tests.support.flow_sql import flow, render, run_python_script, task
 
 FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "dummyjson_products.json"
 FLOW = "01_getting_started_data_pipeline"

@@ -19,12 +19,12 @@ from typing import Any
 import psycopg
 import pytest
 import yaml
-from flow_sql import context, flow, load_month, render, run_python_script, task
-from kestra_judge import KestraUnavailable, judge
-from postgres_server import PostgresServer
-from tlc_data import TlcMonth, write_month
 
 from stacks import flow_lint
+from tests.support.flow_sql import context, flow, load_month, render, run_python_script, task
+from tests.support.kestra_judge import KestraUnavailable, judge
+from tests.support.postgres_server import PostgresServer
+from tests.support.tlc_data import TlcMonth, write_month
 
 PG_FLOW = "02_postgres_taxi"
 SCHEDULED_FLOWS = ("02_postgres_taxi_scheduled", "06_gcp_taxi_scheduled")

@@ -1,7 +1,7 @@
 """02_postgres_taxi on a real PostgreSQL: the flow's own SQL and script, on generated months.
 
-Every statement comes from flows/02_postgres_taxi.yaml rendered by tests/flow_sql.py with the
-inputs Kestra would pass; the data are TLC-shaped files from tests/tlc_data.py (empty fields,
+Every statement comes from flows/02_postgres_taxi.yaml rendered by tests/support/flow_sql.py with the
+inputs Kestra would pass; the data are TLC-shaped files from tests/support/tlc_data.py (empty fields,
 exact duplicate rows, trips from other months). What is proven: row counts equal the files'
 data rows, the hash is the course's md5 of the loaded values, reruns change nothing, months
 accumulate, a bad download or a failure at any step leaves the table exactly as it was.
@@ -23,12 +23,12 @@ from typing import Any
 
 import psycopg
 import pytest
-from flow_sql import TaskFailed, flow, load_month, render, run_python_script, task
-from flow_sql import context as flow_context
-from postgres_server import PostgresServer
-from tlc_data import COLUMNS, TlcMonth, html_instead_of_gzip, rewrite_lines, truncated_copy, write_month
 
 from stacks import pebble
+from tests.support.flow_sql import TaskFailed, flow, load_month, render, run_python_script, task
+from tests.support.flow_sql import context as flow_context
+from tests.support.postgres_server import PostgresServer
+from tests.support.tlc_data import COLUMNS, TlcMonth, html_instead_of_gzip, rewrite_lines, truncated_copy, write_month
 
 COURSE_HASH = {
     taxi: (

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gcp_rules import of_type
 
 from stacks.settings import PROJECT_ROOT
+from tests.policy.gcp_rules import of_type
 
 CHECKOV = PROJECT_ROOT / "tools" / "checkov" / ".venv" / "bin" / "checkov"
 CONFIG = PROJECT_ROOT / "tools" / "checkov" / ".checkov.yaml"

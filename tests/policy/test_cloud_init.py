@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 import yaml
-from gcp_rules import user_data_of
+
+from tests.policy.gcp_rules import user_data_of
 
 
 def cloud_init_schema(path: Path) -> subprocess.CompletedProcess[str]:

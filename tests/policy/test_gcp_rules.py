@@ -1,4 +1,4 @@
-"""Every gcp policy rule (tests/gcp_rules.py) fails on a deliberately broken copy of the stack.
+"""Every gcp policy rule (tests/policy/gcp_rules.py) fails on a deliberately broken copy of the stack.
 
 A rule that cannot fail proves nothing: each case below breaks one property of the real
 synthesized stack and asserts the rule names it. test_gcp_stack.py asserts the rules hold on
@@ -12,7 +12,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from gcp_rules import (
+
+from tests.policy.gcp_rules import (
     buckets_are_private_and_protected,
     dataset_is_protected,
     iam_is_scoped,
@@ -228,6 +229,12 @@ CASES: list[tuple[str, Callable[[Synth], list[str]], Callable[[Synth], None], st
         no_secret_values,
         edit_user_data("password: $${ZOOMCAMP_BASIC_AUTH_PASSWORD}", "password: Hunter2Hunter2"),
         "basic-auth.password is not an environment placeholder",
+    ),
+    (
+        "literal-sync-password",
+        no_secret_values,
+        edit_user_data("password: '{{ secret(''KESTRA_SYNC_PASSWORD'') }}'", "password: Hunter2Hunter2"),
+        "tasks[1].options.auth.password is 'Hunter2Hunter2', not a {{ secret('...') }} reference",
     ),
     (
         "env-file",

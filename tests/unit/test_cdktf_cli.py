@@ -19,12 +19,12 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
-from synth import repository_catalog
 
 from stacks.course_editions import edition_flows
 from stacks.flow_catalog import load_flow_catalog
 from stacks.local_credentials import STACK_TFVARS_NAME
 from stacks.settings import DEFAULT_COURSE_EDITION, PROJECT_ROOT
+from tests.support.synth import repository_catalog
 
 
 @pytest.mark.slow

@@ -13,16 +13,17 @@ the profile or the flows: secrets come from Kestra's secret() or a per-run token
 from __future__ import annotations
 
 import re
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from synth import FLOWS_DIR, repository_catalog
 
 from stacks import dbt_constraints
 from stacks.dbt_project import load_dbt_project
+from tests.support.synth import FLOWS_DIR, repository_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = ROOT / "dbt"
@@ -52,8 +53,9 @@ def dbt_task(target: str) -> dict[str, Any]:
 
 
 def pipfile_pins() -> dict[str, str]:
-    text = (ROOT / "tools" / "dbt" / "Pipfile").read_text()
-    return dict(re.findall(r'^(dbt-[a-z]+) = "==([0-9.]+)"$', text, flags=re.MULTILINE))
+    with (ROOT / "tools" / "dbt" / "Pipfile").open("rb") as pipfile:
+        packages = tomllib.load(pipfile)["packages"]
+    return {name: pin.removeprefix("==") for name, pin in packages.items() if name.startswith("dbt-")}
 
 
 def profile_env_vars() -> dict[str, dict[str, bool]]:

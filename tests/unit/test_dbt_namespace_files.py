@@ -194,7 +194,10 @@ def test_vm_sync_stores_the_same_paths_as_the_local_stack(catalog: list[DbtFile]
         git.cron,
         git.delete_missing,
     )
-    tasks = {t["type"]: t for t in _flow_tasks(system_flows.git_sync_flow(source, settings.kestra.namespace))}
+    flow = system_flows.git_sync_flow(
+        source, settings.kestra.namespace, settings.course_edition, settings.kestra.username
+    )
+    tasks = {t["type"]: t for t in _flow_tasks(flow)}
     files_task = tasks["io.kestra.plugin.git.SyncNamespaceFiles"]
     assert (files_task["gitDirectory"], files_task["namespace"]) == (DBT_DIR.name, "zoomcamp")
     assert synced_paths(DBT_DIR, KESTRA_IGNORE) == {file.namespace_path for file in catalog}

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from fakes import fake_kestra, free_port, write_python_tool
 
 from stacks.deploy.cdktf_steps import Commands
 from stacks.deploy.kestra_health import HealthWait, wait_for_kestra
@@ -26,6 +25,7 @@ from stacks.deploy.summary import resource_preview
 from stacks.errors import run_cli
 from stacks.local_credentials import read_credentials
 from stacks.settings import PROJECT_ROOT
+from tests.support.fakes import fake_kestra, free_port, write_python_tool
 
 FAKE_CDKTF = """
 import json, os, sys
@@ -306,6 +306,6 @@ def test_cli_without_a_stack_is_one_line() -> None:
         [sys.executable, "-m", "stacks.deploy"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
     )
     assert completed.returncode == 1
-    assert (
-        completed.stderr == "error: expected one stack name, local or gcp (usage: python -m stacks.deploy local|gcp)\n"
+    assert completed.stderr == (
+        "error: the following arguments are required: stack (usage: python -m stacks.deploy [-h] {local,gcp})\n"
     )

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from destroy_fakes import FakeTools, fake_tools
 
 from stacks import sandbox
 from stacks.deploy.cdktf_steps import Commands
@@ -42,6 +41,7 @@ from stacks.destroy import (
 from stacks.errors import run_cli
 from stacks.sandbox_reset import sandbox_reset
 from stacks.settings import PROJECT_ROOT
+from tests.support.destroy_fakes import FakeTools, fake_tools
 
 # --- what is kept, from the real stacks ------------------------------------------------
 
@@ -372,7 +372,8 @@ def test_terraform_missing_is_one_line(tmp_path: Path, local_synth: Any, capfd) 
 def test_command_line_usage(capfd) -> None:
     assert run_cli(lambda: main(["prod"])) == 1
     assert capfd.readouterr().err == (
-        "error: expected one stack name, local or gcp (usage: python -m stacks.destroy local|gcp)\n"
+        "error: argument stack: invalid choice: 'prod' (choose from 'local', 'gcp') "
+        "(usage: python -m stacks.destroy [-h] {local,gcp})\n"
     )
 
 

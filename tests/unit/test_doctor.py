@@ -16,7 +16,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fakes import (
+
+from stacks.doctor import Report, Status, run_doctor
+from stacks.doctor import checks_tools as tools_module
+from stacks.doctor.__main__ import main as doctor_main
+from stacks.doctor.checks_gcp import REQUIRED_APIS
+from stacks.errors import run_cli
+from stacks.settings import PROJECT_ROOT
+from tests.support.fakes import (
     container,
     fake_docker_engine,
     free_port,
@@ -26,12 +33,6 @@ from fakes import (
     write_python_tool,
     write_tool,
 )
-
-from stacks.doctor import Report, Status, run_doctor
-from stacks.doctor import checks_tools as tools_module
-from stacks.doctor.__main__ import main as doctor_main
-from stacks.doctor.checks_gcp import REQUIRED_APIS
-from stacks.settings import PROJECT_ROOT
 
 GOOD_PYTHON = (3, 11, 7)
 
@@ -621,10 +622,10 @@ def test_cli_as_the_makefile_runs_it(env) -> None:
     assert "  ✗ Docker engine: not reachable (no Docker socket at" in completed.stdout
 
 
-def test_cli_rejects_an_unknown_stack() -> None:
-    with pytest.raises(SystemExit) as stopped:
-        doctor_main(["--stack", "aws"], stdout=io.StringIO())
-    assert stopped.value.code == 2
+def test_cli_rejects_an_unknown_stack(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_cli(lambda: doctor_main(["--stack", "aws"], stdout=io.StringIO())) == 1
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("error: argument --stack: invalid choice: 'aws' (choose from 'local', 'gcp') (usage: ")
 
 
 # --- gcp: derived names, flows repository; GCP flows in the local Kestra ---------------------

@@ -1,10 +1,16 @@
-"""User-facing failures: one line on stderr, exit code 1, a traceback only with DEBUG=1."""
+"""User-facing failures: one line on stderr, exit code 1, a traceback only with DEBUG=1; a wrong
+command-line argument too, on every entry point."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
-from stacks.errors import BundleError, explain_interrupt, run_cli
+from stacks.errors import BundleError, CommandLine, explain_interrupt, run_cli
+from stacks.settings import PROJECT_ROOT
 
 
 def test_a_bundle_error_is_one_line_per_problem(capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
@@ -38,3 +44,51 @@ def test_ctrl_c_becomes_a_line_that_says_how_to_finish(capsys: pytest.CaptureFix
 def test_other_errors_are_not_swallowed() -> None:
     with pytest.raises(ValueError), explain_interrupt("never shown"):
         raise ValueError("a bug, not a user error")
+
+
+def test_every_command_line_reports_a_wrong_argument_as_one_error_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch
+) -> None:
+    """The shared parser (argparse) of every entry point: `error: ...` and exit 1, like any other mistake."""
+    monkeypatch.delenv("DEBUG", raising=False)
+    parser = CommandLine(prog="python -m stacks.example", description="An example.")
+    parser.add_argument("stack", choices=("local", "gcp"))
+    assert run_cli(lambda: parser.parse_args(["aws"]) and 0) == 1
+    assert capsys.readouterr().err == (
+        "error: argument stack: invalid choice: 'aws' (choose from 'local', 'gcp') "
+        "(usage: python -m stacks.example [-h] {local,gcp})\n"
+    )
+    with pytest.raises(SystemExit) as stopped:
+        parser.parse_args(["--help"])
+    assert stopped.value.code == 0
+    assert capsys.readouterr().out.startswith("usage: python -m stacks.example [-h] {local,gcp}\n\nAn example.")
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "stacks.doctor",
+        "stacks.deploy",
+        "stacks.destroy",
+        "stacks.sandbox_reset",
+        "stacks.pull_flows",
+        "stacks.smoke",
+        "stacks.flow_lint",
+        "stacks.flow_catalog",
+        "stacks.local_credentials",
+        "stacks.dbt_constraints",
+        "plan_diff",
+    ],
+)
+def test_every_entry_point_has_help_and_the_same_error_style(module: str) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if k != "DEBUG"}
+        command = [sys.executable, "-m", module, *args]
+        return subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+    helped = run("--help")
+    assert helped.returncode == 0 and helped.stdout.startswith("usage: "), helped.stderr
+    wrong = run("--no-such-option")
+    assert wrong.returncode == 1
+    (line,) = wrong.stderr.splitlines()
+    assert line.startswith("error: ") and line.endswith(")") and " (usage: " in line, line

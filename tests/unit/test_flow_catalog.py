@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import yaml
 from cdktf import Testing as CdktfTesting
-from synth import FLOWS_DIR, repository_catalog, resources
 
+from stacks import strict_yaml
 from stacks.app import build_app
 from stacks.errors import run_cli
 from stacks.flow_catalog import (
@@ -31,6 +31,7 @@ from stacks.flow_catalog import (
     parse_flow_file,
 )
 from stacks.settings import PROJECT_ROOT, Settings
+from tests.support.synth import FLOWS_DIR, repository_catalog, resources
 
 GOOD = (
     "id: {id}\nnamespace: zoomcamp\ntasks:\n  - id: hello\n    type: io.kestra.plugin.core.log.Log\n    message: hi\n"
@@ -270,3 +271,19 @@ def test_a_broken_flow_fails_one_test_per_broken_rule_and_nothing_cascades(tmp_p
     skipped = [line for line in lines if line.startswith("SKIPPED ")]
     assert skipped and all(f"see {checker}[01_getting_started_data_pipeline.yaml]" in line for line in skipped)
     assert "Traceback" not in completed.stdout and "jsii" not in completed.stdout
+
+
+def test_each_flow_file_is_parsed_once_per_run_until_its_text_changes(tmp_path: Path, monkeypatch) -> None:
+    """Synth of both stacks, the doctor and the tests ask for the catalog again and again: a file is
+    read each time, but parsed (and checked) again only when its text changed."""
+    path = write(tmp_path, "once.yaml", GOOD.format(id="once"))
+    parsed: list[str] = []
+    real = strict_yaml.load_noting_duplicates
+    monkeypatch.setattr(strict_yaml, "load_noting_duplicates", lambda text: parsed.append(text) or real(text))
+    first = load_flow_catalog(tmp_path)
+    assert load_flow_catalog(tmp_path) == first and check_flow_catalog(tmp_path).flows == first
+    assert parse_flow_file(path) is first[0]
+    assert len(parsed) == 1
+    path.write_text(GOOD.format(id="once").replace("message: hi", "message: hello"), encoding="utf-8")
+    assert "hello" in load_flow_catalog(tmp_path)[0].content
+    assert len(parsed) == 2

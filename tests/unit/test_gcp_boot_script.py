@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from stacks.gce import cloud_init, system_flows
 from stacks.settings import kestra_password_problem
@@ -105,6 +106,7 @@ def vm_config() -> cloud_init.VmKestraConfig:
             "https://github.com/example/zoomcamp-kestra.git", "main", "flows", None, "*/15 * * * *", True
         ),
         kv_values={},
+        course_edition="2026",
     )
 
 
@@ -188,6 +190,8 @@ def test_first_boot_formats_the_empty_disk_and_generates_the_secrets(boot: BootR
     encryption_key = boot.secret("zoomcamp-kestra-kestra-encryption-key")
     assert kestra_env["ZOOMCAMP_ENCRYPTION_KEY"] == encryption_key
     assert len(base64.b64decode(encryption_key, validate=True)) == 32
+    # the Git sync's flow secret: the same password, base64 as Kestra open source reads SECRET_<NAME>
+    assert base64.b64decode(kestra_env[system_flows.SYNC_PASSWORD_SECRET_ENV], validate=True).decode() == password
     # every ${NAME} the rendered Kestra configuration reads is in the env file the VM writes
     wanted = set(re.findall(r"\$\{(\w+)\}", cloud_init.kestra_server_config(vm_config())))
     assert wanted and wanted <= set(kestra_env), wanted - set(kestra_env)
@@ -218,6 +222,7 @@ def test_later_boots_reuse_the_disk_and_the_secrets(boot: BootRun) -> None:
     assert "mkfs.ext4" not in boot.commands()
     assert not any(":addVersion" in " ".join(c["args"]) for c in boot.calls() if c["cmd"] == "curl")
     assert boot.env_file("kestra.env")["ZOOMCAMP_BASIC_AUTH_PASSWORD"] == password
+    assert base64.b64decode(boot.env_file("kestra.env")["SECRET_KESTRA_SYNC_PASSWORD"]).decode() == password
     assert boot.env_file("kestra.env")["ZOOMCAMP_ENCRYPTION_KEY"] == boot.secret(
         "zoomcamp-kestra-kestra-encryption-key"
     )
@@ -237,3 +242,18 @@ def test_secret_manager_refusal_stops_with_the_fix(boot: BootRun) -> None:
     assert "gcloud services enable secretmanager.googleapis.com" in result.stderr
     assert "docker" not in boot.commands()
     assert not (boot.run_dir / "kestra.env").exists()
+
+
+def test_every_secret_the_system_flows_read_is_written_by_the_boot_script(boot: BootRun) -> None:
+    """secret('NAME') in a system flow is SECRET_NAME in kestra.env, and nowhere in the rendered files."""
+    assert boot(STUB_BLKID_EXIT="2").returncode == 0
+    kestra_env = boot.env_file("kestra.env")
+    flows = cloud_init.system_flow_files(vm_config())
+    texts = [json.dumps(yaml.safe_load(flow.content)) for flow in flows]
+    named = {name for text in texts for name in re.findall(r"secret\('(\w+)'\)", text)}
+    assert named == {system_flows.WEBHOOK_SECRET_NAME, system_flows.SYNC_PASSWORD_SECRET_NAME}
+    assert {f"SECRET_{name}" for name in named} <= set(kestra_env)
+    password = boot.secret("zoomcamp-kestra-basic-auth-password")
+    rendered = cloud_init.render_user_data(vm_config())
+    for value in (password, kestra_env[system_flows.SYNC_PASSWORD_SECRET_ENV]):
+        assert value not in rendered

@@ -8,15 +8,17 @@ can fail.
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import yaml
-from gcp_rules import user_data_of, written_files
 
+from stacks import kestra_plugins
 from stacks.doctor.checks_gcp import REQUIRED_APIS
 from stacks.gce import cloud_init
 from stacks.settings import PROJECT_ROOT
+from tests.policy.gcp_rules import user_data_of, written_files
 
 # kestra-io/storage-gcs GcsStorage fields (bucket, path, serviceAccount, projectId), spelled as
 # Kestra's "Runtime and Storage" configuration page spells them. The plugin's mapper rejects any
@@ -25,27 +27,52 @@ GCS_STORAGE_KEYS = frozenset({"bucket", "path", "service-account", "project-id"}
 # Kestra 1.x BasicAuthConfiguration (username, password, realm, openUrls). `enabled` is ignored
 # since basic auth became mandatory (docs 1.3, "Troubleshoot Basic Authentication").
 BASIC_AUTH_KEYS = frozenset({"username", "password", "realm", "open-urls"})
-# Properties of the task and trigger types the system flows use (plugin-git SyncFlows,
-# SyncNamespaceFiles and AbstractSyncTask/AbstractGitTask; core kv.Set; core Schedule and Webhook).
+# Properties of the task and trigger types the system flows use: plugin-git Clone
+# (Clone, AbstractGitTask, AbstractCloningTask) and SyncNamespaceFiles (AbstractSyncTask); plugin-script's
+# AbstractExecScript and plugin-script-python's AbstractPythonExecScript (python.Commands); core
+# WorkingDirectory, http.Download, storage.PurgeCurrentExecutionFiles, kv.Set, Schedule and Webhook (the
+# core ones as Kestra 1.3.31 itself reports them, stacks/kestra_core_properties.json).
 COMMON = frozenset({"id", "type", "description", "disabled", "timeout", "retry", "allowFailure", "logLevel"})
+# A trigger has no retry, timeout or allowFailure (AbstractTrigger; Kestra's own list agrees).
+TRIGGER_COMMON = frozenset({"id", "type", "description", "disabled", "logLevel"})
 GIT = frozenset({"url", "branch", "username", "password", "dryRun", "gitDirectory", "delete", "cloneSubmodules"})
+CLONE = frozenset(
+    {"url", "branch", "commit", "tag", "depth", "directory", "cloneSubmodules", "username", "password"}
+    | {"privateKey", "passphrase", "trustedCaPemPath", "noProxy", "connectTimeout", "gitConfig"}
+)
+EXEC_SCRIPT = frozenset(
+    {"taskRunner", "containerImage", "beforeCommands", "env", "interpreter", "failFast", "namespaceFiles"}
+    | {"inputFiles", "outputFiles", "targetOS"}
+)
+PYTHON = frozenset({"dependencies", "pythonVersion", "dependencyCacheEnabled", "packageManager"})
+HTTP = frozenset({"uri", "method", "body", "contentType", "formData", "headers", "options", "params", "sslOptions"})
 PROPERTIES: dict[str, frozenset[str]] = {
-    "io.kestra.plugin.git.SyncFlows": COMMON
-    | GIT
-    | {"targetNamespace", "includeChildNamespaces", "ignoreInvalidFlows"},
+    "io.kestra.plugin.core.flow.WorkingDirectory": COMMON
+    | {"tasks", "errors", "finally", "cache", "inputFiles", "outputFiles", "namespaceFiles"},
+    "io.kestra.plugin.git.Clone": COMMON | CLONE,
+    "io.kestra.plugin.scripts.python.Commands": COMMON | EXEC_SCRIPT | PYTHON | {"commands"},
+    "io.kestra.plugin.core.http.Download": COMMON | HTTP | {"allowFailed", "failOnEmptyResponse", "saveAs"},
     "io.kestra.plugin.git.SyncNamespaceFiles": COMMON | GIT | {"namespace"},
+    "io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles": COMMON,
     "io.kestra.plugin.core.kv.Set": COMMON | {"namespace", "key", "value", "kvType", "overwrite", "ttl"},
-    "io.kestra.plugin.core.trigger.Schedule": COMMON | {"cron", "timezone", "inputs", "conditions", "backfill"},
-    "io.kestra.plugin.core.trigger.Webhook": COMMON | {"key", "inputs", "conditions"},
+    "io.kestra.plugin.core.trigger.Schedule": TRIGGER_COMMON | {"cron", "timezone", "inputs", "conditions", "backfill"},
+    "io.kestra.plugin.core.trigger.Webhook": TRIGGER_COMMON | {"key", "inputs", "conditions"},
 }
 # What a flow's `tasks`/`triggers` entries must carry for Kestra to accept them.
 REQUIRED: dict[str, frozenset[str]] = {
-    "io.kestra.plugin.git.SyncFlows": frozenset({"url", "targetNamespace"}),
+    "io.kestra.plugin.core.flow.WorkingDirectory": frozenset({"tasks"}),
+    "io.kestra.plugin.git.Clone": frozenset({"url"}),
+    "io.kestra.plugin.scripts.python.Commands": frozenset({"commands"}),
+    "io.kestra.plugin.core.http.Download": frozenset({"uri"}),
     "io.kestra.plugin.git.SyncNamespaceFiles": frozenset({"url", "namespace"}),
+    "io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles": frozenset(),
     "io.kestra.plugin.core.kv.Set": frozenset({"key", "value"}),
     "io.kestra.plugin.core.trigger.Schedule": frozenset({"cron"}),
     "io.kestra.plugin.core.trigger.Webhook": frozenset({"key"}),
 }
+# HttpConfiguration.auth (kestra core io.kestra.core.http.client.configurations): BasicAuthConfiguration
+# is `type: BASIC` with username and password.
+BASIC_AUTH = frozenset({"type", "username", "password"})
 README = PROJECT_ROOT / "README.md"
 
 
@@ -66,9 +93,22 @@ def server_config_problems(config: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _blocks(tasks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tasks and the tasks they hold (a WorkingDirectory's `tasks`), depth first."""
+    return [inner for task in tasks for inner in (task, *_blocks(task.get("tasks", [])))]
+
+
 def flow_property_problems(flow: dict[str, Any]) -> list[str]:
     problems = []
-    for block in (*flow.get("tasks", []), *flow.get("triggers", [])):
+    for block in (*_blocks(flow.get("tasks", [])), *flow.get("triggers", [])):
+        auth = block.get("options", {}).get("auth") if isinstance(block.get("options"), dict) else None
+        if auth is not None:
+            problems += [
+                f"{flow['id']}.{block['id']}: options.auth has no property {k!r}"
+                for k in sorted(set(auth) - BASIC_AUTH)
+            ]
+            if auth.get("type") != "BASIC":
+                problems.append(f"{flow['id']}.{block['id']}: options.auth.type is {auth.get('type')!r}, not BASIC")
         kind = block.get("type")
         known = PROPERTIES.get(kind)
         if known is None:
@@ -148,21 +188,46 @@ def test_system_flows_use_only_documented_properties(gcp_synth: dict[str, Any]) 
     flows = system_flows(gcp_synth)
     assert len(flows) == 2
     assert [problem for flow in flows for problem in flow_property_problems(flow)] == []
+    used = {block["type"] for flow in flows for block in (*_blocks(flow["tasks"]), *flow.get("triggers", []))}
+    assert used == set(PROPERTIES), "a type listed here and used by no system flow, or the reverse"
+
+
+def test_the_core_types_properties_are_the_ones_kestra_reports() -> None:
+    """The core entries above are no wider than what Kestra 1.3.31 itself lists for the type."""
+    reported = json.loads(kestra_plugins.CORE_PROPERTIES_FILE.read_text(encoding="utf-8"))["properties"]
+    for kind, known in PROPERTIES.items():
+        if kestra_plugins.is_core(kind):
+            assert known <= set(reported[kind]), (kind, sorted(known - set(reported[kind])))
 
 
 def test_flow_property_check_catches_a_misnamed_or_missing_property() -> None:
     broken = {
         "id": "sync",
         "tasks": [
-            {"id": "a", "type": "io.kestra.plugin.git.SyncFlows", "url": "https://x", "namespace": "zoomcamp"},
+            {"id": "a", "type": "io.kestra.plugin.git.SyncNamespaceFiles", "url": "https://x", "targetNamespace": "z"},
             {"id": "b", "type": "io.kestra.plugin.core.kv.Set", "key": "K", "value": "v", "valueType": "STRING"},
+            {
+                "id": "wd",
+                "type": "io.kestra.plugin.core.flow.WorkingDirectory",
+                "tasks": [{"id": "c", "type": "io.kestra.plugin.git.Clone", "repository": "https://x"}],
+            },
+            {
+                "id": "d",
+                "type": "io.kestra.plugin.core.http.Download",
+                "uri": "http://x",
+                "options": {"auth": {"type": "BASIC_AUTH", "user": "u", "password": "p"}},
+            },
         ],
         "triggers": [{"id": "hook", "type": "io.kestra.plugin.core.trigger.Webhook", "secret": "k"}],
     }
     assert flow_property_problems(broken) == [
-        "sync.a: io.kestra.plugin.git.SyncFlows has no property 'namespace'",
-        "sync.a: io.kestra.plugin.git.SyncFlows needs 'targetNamespace'",
+        "sync.a: io.kestra.plugin.git.SyncNamespaceFiles has no property 'targetNamespace'",
+        "sync.a: io.kestra.plugin.git.SyncNamespaceFiles needs 'namespace'",
         "sync.b: io.kestra.plugin.core.kv.Set has no property 'valueType'",
+        "sync.c: io.kestra.plugin.git.Clone has no property 'repository'",
+        "sync.c: io.kestra.plugin.git.Clone needs 'url'",
+        "sync.d: options.auth has no property 'user'",
+        "sync.d: options.auth.type is 'BASIC_AUTH', not BASIC",
         "sync.hook: io.kestra.plugin.core.trigger.Webhook has no property 'secret'",
         "sync.hook: io.kestra.plugin.core.trigger.Webhook needs 'key'",
     ]

@@ -15,12 +15,12 @@ from typing import Any
 
 import cdktf
 import pytest
-from synth import BASE_ENV, resources
 
 from stacks import gcp_target
 from stacks.app import build_app
 from stacks.local_gcp import CONTAINER_CREDENTIALS
 from stacks.settings import PROJECT_ROOT, Settings
+from tests.support.synth import BASE_ENV, resources
 
 GCP_KEYS = {"GCP_PROJECT_ID", "GCP_LOCATION", "GCP_BUCKET_NAME", "GCP_DATASET"}
 

@@ -11,13 +11,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gcp_env import GCP_ENV, gcp_settings
-from synth import BASE_ENV
 
 from stacks import gcp_target
 from stacks.gcp.names import gcp_names
 from stacks.gcp_target import GcpTargetError, NoProjectError, resolve_gcp_target, resolve_git_url
 from stacks.settings import Settings, SettingsError
+from tests.support.gcp_env import GCP_ENV, gcp_settings
+from tests.support.synth import BASE_ENV
 
 
 def no_adc() -> str | None:
@@ -111,6 +111,11 @@ BAD_INPUTS = [
     ({"ZOOMCAMP_GIT_FLOWS_DIR": "../flows"}, "no leading '/', no '..'"),
     ({"ZOOMCAMP_GIT_FILES_DIR": "dbt/../.."}, "ZOOMCAMP_GIT_FILES_DIR='dbt/../..' must be a folder path"),
     ({"ZOOMCAMP_GIT_SYNC_CRON": "@hourly"}, "ZOOMCAMP_GIT_SYNC_CRON='@hourly' must be a 5-field cron expression"),
+    (
+        {"ZOOMCAMP_GIT_SYNC_CRON": "*/15 * * * 8"},
+        "ZOOMCAMP_GIT_SYNC_CRON='*/15 * * * 8' must be a 5-field cron expression such as '*/15 * * * *' "
+        "(every 15 minutes): value 8 out of range for 'weekday'",
+    ),
     ({"ZOOMCAMP_GIT_SYNC_DELETE": "sometimes"}, "ZOOMCAMP_GIT_SYNC_DELETE='sometimes' must be true or false"),
     (
         {"ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS": "perhaps"},

@@ -1,17 +1,23 @@
-"""What `cdktf deploy gcp` would create, read from the synthesized Terraform JSON (synthesized once)."""
+"""What `cdktf deploy gcp` would create: the rules, relations and rendered files of its Terraform JSON.
+
+The resources' values, the provider and the outputs are listed in tests/inventories/gcp-*.yaml,
+read by tests/unit/test_inventories.py.
+"""
 
 from __future__ import annotations
 
-import copy
 import hashlib
+import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from gcp_env import gcp_settings
-from gcp_rules import (
+
+from stacks import kestra_config, versions
+from stacks.gce import cloud_init, system_flows
+from stacks.gcp_target import kv_values, resolve_gcp_target
+from tests.policy.gcp_rules import (
     buckets_are_private_and_protected,
     dataset_is_protected,
     iam_is_scoped,
@@ -24,66 +30,7 @@ from gcp_rules import (
     vm_is_hardened,
     written_files,
 )
-
-from stacks import kestra_config, versions
-from stacks.gce import cloud_init, system_flows
-from stacks.gcp_target import kv_values, resolve_gcp_target
-
-INVENTORY = yaml.safe_load((Path(__file__).with_name("gcp_inventory.yaml")).read_text(encoding="utf-8"))
-HASH_SUFFIX = re.compile(r"_[0-9A-F]{8}$")
-
-
-def by_construct(synth: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {
-        HASH_SUFFIX.sub("", name): body for resources in synth["resource"].values() for name, body in resources.items()
-    }
-
-
-def subset_problems(expected: Any, actual: Any, where: str) -> list[str]:
-    if isinstance(expected, dict):
-        if not isinstance(actual, dict):
-            return [f"{where}: expected a block, got {actual!r}"]
-        return [p for key, value in expected.items() for p in subset_problems(value, actual.get(key), f"{where}.{key}")]
-    if isinstance(expected, list):
-        if not isinstance(actual, list) or len(actual) != len(expected):
-            return [f"{where}: expected {len(expected)} items, got {actual!r}"]
-        return [
-            p
-            for i, (e, a) in enumerate(zip(expected, actual, strict=True))
-            for p in subset_problems(e, a, f"{where}[{i}]")
-        ]
-    return [] if expected == actual else [f"{where}: expected {expected!r}, got {actual!r}"]
-
-
-def inventory_problems(synth: dict[str, Any]) -> list[str]:
-    counts = {resource_type: len(resources) for resource_type, resources in synth["resource"].items()}
-    problems = [
-        f"{t}: {counts.get(t, 0)} resources, expected {n}"
-        for t, n in INVENTORY["counts"].items()
-        if counts.get(t, 0) != n
-    ]
-    problems += [f"{t}: {n} unexpected resources" for t, n in counts.items() if t not in INVENTORY["counts"]]
-    constructs = by_construct(synth)
-    for construct, expected in INVENTORY["values"].items():
-        if construct not in constructs:
-            problems.append(f"{construct}: missing")
-        else:
-            problems += subset_problems(expected, constructs[construct], construct)
-    return problems
-
-
-def test_resources_match_the_inventory(gcp_synth: dict[str, Any]) -> None:
-    assert inventory_problems(gcp_synth) == []
-
-
-def test_the_inventory_harness_reports_a_difference(gcp_synth: dict[str, Any]) -> None:
-    broken = copy.deepcopy(gcp_synth)
-    bucket = next(b for b in of_type(broken, "google_storage_bucket").values() if b["name"].endswith("-data"))
-    bucket["force_destroy"] = True
-    broken["resource"]["google_service_account_key"] = {"key": {"service_account_id": "x"}}
-    problems = inventory_problems(broken)
-    assert "lake_data_bucket.force_destroy: expected False, got True" in problems
-    assert "google_service_account_key: 1 unexpected resources" in problems
+from tests.support.gcp_env import gcp_settings
 
 
 @pytest.mark.parametrize(
@@ -102,31 +49,6 @@ def test_the_inventory_harness_reports_a_difference(gcp_synth: dict[str, Any]) -
 )
 def test_policy_rule_holds(gcp_synth: dict[str, Any], rule: Any) -> None:
     assert rule(gcp_synth) == []
-
-
-def test_provider_targets_the_resolved_project_and_is_pinned(gcp_synth: dict[str, Any]) -> None:
-    (provider,) = gcp_synth["provider"]["google"]
-    assert provider["project"] == "zoomcamp-test-project"
-    assert (provider["region"], provider["zone"]) == ("europe-west2", "europe-west2-b")
-    assert gcp_synth["terraform"]["required_providers"]["google"]["version"] == "6.50.0"
-
-
-def test_outputs_give_the_url_and_the_exact_commands(gcp_synth: dict[str, Any]) -> None:
-    outputs = {name: output["value"] for name, output in gcp_synth["output"].items()}
-    where = "--zone=europe-west2-b --project=zoomcamp-test-project"
-    assert outputs["iap_tunnel_command"] == (
-        f"gcloud compute start-iap-tunnel zoomcamp-kestra 8080 --local-host-port=localhost:8080 {where}"
-    )
-    assert outputs["kestra_url"] == "http://localhost:8080"
-    assert outputs["kestra_username"] == "admin@example.com"
-    assert outputs["kestra_password_command"] == (
-        "gcloud secrets versions access latest --secret=zoomcamp-kestra-basic-auth-password "
-        "--project=zoomcamp-test-project"
-    )
-    assert outputs["ssh_command"] == f"gcloud compute ssh zoomcamp-kestra --tunnel-through-iap {where}"
-    assert outputs["git_sync_flow"] == "system.zoomcamp_git_sync"
-    assert outputs["git_sync_webhook_path"] == "/api/v1/main/executions/webhook/system/zoomcamp_git_sync/<key>"
-    assert "kestra_external_url" not in outputs  # no allowlist, no public address
 
 
 def test_user_data_is_escaped_for_terraform(gcp_synth: dict[str, Any]) -> None:
@@ -207,7 +129,43 @@ def test_git_sync_flow_syncs_the_repository_on_schedule_and_webhook(gcp_synth: d
     flow = flows_in_user_data(gcp_synth)[system_flows.GIT_SYNC_FLOW_ID]
     assert flow["namespace"] == "system"
     assert flow["labels"]["system.readOnly"] == "true"
-    task, files_task = flow["tasks"]
+    checkout, deploy, files_task, purge = flow["tasks"]
+    # Clone and render share one folder; the renderer is the clone's own, in the default edition.
+    assert checkout["type"] == "io.kestra.plugin.core.flow.WorkingDirectory"
+    clone, render = checkout["tasks"]
+    assert clone == {
+        "id": "clone",
+        "type": "io.kestra.plugin.git.Clone",
+        "url": "https://github.com/example/zoomcamp-kestra.git",
+        "branch": "main",
+    }
+    assert render["type"] == "io.kestra.plugin.scripts.python.Commands"
+    assert render["containerImage"] == "python:3.12.8-slim-bookworm"
+    assert render["dependencies"] == list(system_flows.RENDER_DEPENDENCIES)
+    assert "pyyaml==6.0.3" in render["dependencies"]
+    assert render["taskRunner"] == {"type": "io.kestra.plugin.scripts.runner.docker.Docker"}
+    assert render["commands"] == [
+        "python -m stacks.course_editions render --edition 2026 --namespace zoomcamp --flows-dir flows "
+        "--output zoomcamp-sync-flows.yaml"
+    ]
+    assert render["outputFiles"] == ["zoomcamp-sync-flows.yaml"]
+    # Kestra's own API, as the Kestra user, with the password as a secret: every flow of the
+    # namespace from the body; flows missing from it deleted (ZOOMCAMP_GIT_SYNC_DELETE, default true).
+    assert deploy == {
+        "id": "deploy_flows",
+        "type": "io.kestra.plugin.core.http.Download",
+        "uri": "http://localhost:8080/api/v1/main/flows/zoomcamp?delete=true",
+        "method": "POST",
+        "contentType": "application/x-yaml",
+        "body": "{{ read(outputs.render.outputFiles['zoomcamp-sync-flows.yaml']) }}",
+        "options": {
+            "auth": {
+                "type": "BASIC",
+                "username": "admin@example.com",
+                "password": "{{ secret('KESTRA_SYNC_PASSWORD') }}",
+            }
+        },
+    }
     # The dbt project the dbt flows run, on by default (tests/unit/test_dbt_namespace_files.py
     # checks it lands at the paths the local stack ships).
     assert files_task == {
@@ -220,20 +178,30 @@ def test_git_sync_flow_syncs_the_repository_on_schedule_and_webhook(gcp_synth: d
         "namespace": "zoomcamp",
         "delete": True,
     }
-    assert task == {
-        "id": "sync_flows",
-        "type": "io.kestra.plugin.git.SyncFlows",
-        "url": "https://github.com/example/zoomcamp-kestra.git",
-        "branch": "main",
-        "dryRun": False,
-        "gitDirectory": "flows",
-        "targetNamespace": "zoomcamp",
-        "includeChildNamespaces": False,
-        "delete": True,
-    }
+    assert purge == {"id": "purge", "type": "io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles"}
     triggers = {t["type"]: t for t in flow["triggers"]}
     assert triggers["io.kestra.plugin.core.trigger.Schedule"]["cron"] == "*/15 * * * *"
     assert triggers["io.kestra.plugin.core.trigger.Webhook"]["key"] == "{{ secret('GIT_SYNC_WEBHOOK_KEY') }}"
+
+
+def test_the_sync_reaches_kestra_where_the_compose_file_serves_it(gcp_synth: dict[str, Any]) -> None:
+    """The task runs in the Kestra container (standalone server): its own port, the API the boot script calls."""
+    files = written_files(user_data_of(gcp_synth))
+    kestra = yaml.safe_load(files[cloud_init.COMPOSE_PATH])["services"]["kestra"]
+    assert kestra["command"][:2] == ["server", "standalone"]
+    assert kestra["ports"] == ["8080:8080"]
+    boot_env = dict(line.split("=", 1) for line in files[cloud_init.BOOT_ENV_PATH].splitlines()[1:])
+    assert boot_env["KESTRA_API"] == system_flows.KESTRA_API_FROM_TASKS == "http://localhost:8080/api/v1/main"
+    assert boot_env["SYNC_PASSWORD_ENV"] == "SECRET_KESTRA_SYNC_PASSWORD"
+
+
+def test_the_sync_password_is_never_a_literal(gcp_synth: dict[str, Any]) -> None:
+    """Generated on the VM: the JSON and the metadata hold only the secret's name and the env variable's name."""
+    text = json.dumps(gcp_synth)
+    assert "SECRET_KESTRA_SYNC_PASSWORD=" not in text
+    user_data = user_data_of(gcp_synth)
+    assert user_data.count("KESTRA_SYNC_PASSWORD") == 2  # secret('KESTRA_SYNC_PASSWORD'), SYNC_PASSWORD_ENV=...
+    assert no_secret_values(gcp_synth) == []
 
 
 def test_gce_kv_flow_sets_the_same_values_as_the_local_stack(

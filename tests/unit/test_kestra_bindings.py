@@ -35,11 +35,13 @@ def schema() -> dict[str, Any]:
 def bindings_synth() -> dict[str, Any]:
     app = cdktf.Testing.app()
     stack = cdktf.TerraformStack(app, "bindings")
-    KestraProvider(stack, "kestra", KestraProviderProps(url="http://localhost:8080", username="a@b.co", timeout=30))
-    KestraFlow(stack, "flow", KestraFlowProps(namespace="zoomcamp", flow_id="f", content="id: f\n"))
-    KestraKv(stack, "kv", KestraKvProps(namespace="zoomcamp", key="K", value="v", description="d"))
+    KestraProvider(
+        stack, "kestra", props=KestraProviderProps(url="http://localhost:8080", username="a@b.co", timeout=30)
+    )
+    KestraFlow(stack, "flow", props=KestraFlowProps(namespace="zoomcamp", flow_id="f", content="id: f\n"))
+    KestraKv(stack, "kv", props=KestraKvProps(namespace="zoomcamp", key="K", value="v", description="d"))
     KestraNamespaceFile(
-        stack, "file", KestraNamespaceFileProps(namespace="zoomcamp", filename="sql/q.sql", content="select 1")
+        stack, "file", props=KestraNamespaceFileProps(namespace="zoomcamp", filename="sql/q.sql", content="select 1")
     )
     return json.loads(cdktf.Testing.synth(stack))
 

@@ -1,4 +1,8 @@
-"""What `cdktf deploy local` would create, read from the synthesized Terraform JSON."""
+"""What `cdktf deploy local` would create: the rules and relations its Terraform JSON keeps.
+
+The values themselves (names, ports, mounts, images, KV, provider, variables, outputs) are
+listed in tests/inventories/local-*.yaml, read by tests/unit/test_inventories.py.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,12 @@ from typing import Any
 
 import pytest
 import yaml
-from synth import only, resources, synth_stack
 
 from stacks import kestra_config, versions
 from stacks.course_editions import edition_flows
 from stacks.flow_catalog import load_flow_catalog
 from stacks.settings import DEFAULT_COURSE_EDITION, PROJECT_ROOT
+from tests.support.synth import only, resources, synth_stack
 
 FORBIDDEN_TAGS = re.compile(r":(latest|develop)(-.*)?$")
 
@@ -30,13 +34,6 @@ def kestra_configuration(synth: dict[str, Any]) -> dict[str, Any]:
     raw = env_of(containers(synth)["zoomcamp-kestra"])["KESTRA_CONFIGURATION"]
     assert "${" not in raw.replace("$${", ""), "unescaped Terraform interpolation in the Kestra config"
     return yaml.safe_load(raw.replace("$${", "${"))
-
-
-def test_network_volumes_and_containers(local_synth: dict[str, Any]) -> None:
-    assert only(local_synth, "docker_network")["name"] == "zoomcamp-net"
-    volumes = {v["name"] for v in resources(local_synth, "docker_volume").values()}
-    assert volumes == {"zoomcamp-kestra-postgres-data", "zoomcamp-postgres-data", "zoomcamp-kestra-storage"}
-    assert set(containers(local_synth)) == {"zoomcamp-kestra", "zoomcamp-kestra-postgres", "zoomcamp-postgres"}
 
 
 def test_images_are_pinned_and_kept(local_synth: dict[str, Any]) -> None:
@@ -63,29 +60,8 @@ def test_every_container_is_healthchecked_and_waited_for(local_synth: dict[str, 
     assert "/dev/tcp/127.0.0.1/8081" in kestra_check and "GET /health" in kestra_check
 
 
-def test_kestra_runs_standalone_on_postgres_with_basic_auth(local_synth: dict[str, Any]) -> None:
-    kestra = containers(local_synth)["zoomcamp-kestra"]
-    assert kestra["command"] == ["server", "standalone"]
-    config = kestra_configuration(local_synth)
-    assert config["kestra"]["repository"]["type"] == "postgres"
-    assert config["kestra"]["queue"]["type"] == "postgres"
-    assert config["kestra"]["storage"] == {"type": "local", "local": {"base-path": "/app/storage"}}
-    assert config["datasources"]["postgres"]["url"] == "jdbc:postgresql://kestra-postgres:5432/kestra"
-    auth = config["kestra"]["server"]["basic-auth"]
-    assert auth == {"username": "admin@example.com", "password": "${ZOOMCAMP_BASIC_AUTH_PASSWORD}"}
-    assert config["datasources"]["postgres"]["password"] == "${ZOOMCAMP_METADATA_DB_PASSWORD}"
-    assert config["kestra"]["url"] == "http://localhost:8080/"
-
-
 def test_passwords_are_sensitive_variables_never_literals(local_synth: dict[str, Any]) -> None:
-    env = env_of(containers(local_synth)["zoomcamp-kestra"])
-    assert env["ZOOMCAMP_BASIC_AUTH_PASSWORD"] == "${var.kestra_password}"
-    assert env["ZOOMCAMP_METADATA_DB_PASSWORD"] == "${var.kestra_db_password}"
-    assert env["SECRET_ZOOMCAMP_DB_PASSWORD"] == "${base64encode(var.zoomcamp_db_password)}"
-    assert env_of(containers(local_synth)["zoomcamp-postgres"])["POSTGRES_PASSWORD"] == "${var.zoomcamp_db_password}"
-    assert (
-        env_of(containers(local_synth)["zoomcamp-kestra-postgres"])["POSTGRES_PASSWORD"] == "${var.kestra_db_password}"
-    )
+    """Which variable each container reads: tests/inventories/local-default.yaml."""
     for name in ("kestra_password", "kestra_db_password", "zoomcamp_db_password"):
         variable = local_synth["variable"][name]
         assert variable["sensitive"] is True and "default" not in variable
@@ -96,22 +72,13 @@ def test_passwords_are_sensitive_variables_never_literals(local_synth: dict[str,
                 assert value.startswith("${") and "var." in value, f"{container['name']} {key} holds a literal"
 
 
-def test_ports_are_published_on_localhost_only(local_synth: dict[str, Any]) -> None:
-    by_name = containers(local_synth)
-    assert by_name["zoomcamp-kestra"]["ports"] == [{"internal": 8080, "external": 8080, "ip": "127.0.0.1"}]
-    assert by_name["zoomcamp-postgres"]["ports"] == [{"internal": 5432, "external": 5432, "ip": "127.0.0.1"}]
-    assert "ports" not in by_name["zoomcamp-kestra-postgres"], "the metadata database stays private"
-
-
-def test_volumes_and_docker_socket_are_mounted(local_synth: dict[str, Any]) -> None:
+def test_task_working_directories_are_the_same_path_on_the_host(local_synth: dict[str, Any]) -> None:
+    """Task containers Kestra starts mount the host's path: it must be the path Kestra writes to.
+    The other mounts (storage, Docker socket, database volumes): tests/inventories/local-default.yaml."""
     mounts = {v["container_path"]: v for v in containers(local_synth)["zoomcamp-kestra"]["volumes"]}
-    assert mounts["/app/storage"]["volume_name"] == "${docker_volume.kestra_storage.name}"
-    assert mounts["/var/run/docker.sock"]["host_path"] == "/var/run/docker.sock"
     assert mounts[kestra_config.TASK_WORKING_DIR]["host_path"] == kestra_config.TASK_WORKING_DIR
-    for name in ("zoomcamp-postgres", "zoomcamp-kestra-postgres"):
-        (volume,) = containers(local_synth)[name]["volumes"]
-        assert volume["container_path"] == "/var/lib/postgresql/data"
-        assert volume["volume_name"].startswith("${docker_volume.")
+    tmp_dir = kestra_configuration(local_synth)["kestra"]["tasks"]["tmp-dir"]["path"]
+    assert tmp_dir.startswith(kestra_config.TASK_WORKING_DIR + "/")
 
 
 def test_start_order_follows_health(local_synth: dict[str, Any]) -> None:
@@ -139,24 +106,19 @@ def test_one_kestra_flow_per_file_with_the_file_text(local_synth: dict[str, Any]
         assert flow["namespace"] == expected[flow_id].namespace
 
 
-def test_kestra_provider_points_at_local_kestra(local_synth: dict[str, Any]) -> None:
-    (provider,) = local_synth["provider"]["kestra"]
-    assert provider == {
-        "url": "http://localhost:8080",
-        "username": "admin@example.com",
-        "password": "${var.kestra_password}",
-    }
+def test_the_kestra_provider_is_the_pinned_one(local_synth: dict[str, Any]) -> None:
+    """Where it points: tests/inventories/local-default.yaml (and local-pgadmin.yaml on another port)."""
     assert local_synth["terraform"]["required_providers"]["kestra"] == {
         "source": versions.KESTRA_PROVIDER_SOURCE,
         "version": versions.KESTRA_PROVIDER_VERSION,
     }
 
 
-def test_data_database_settings_reach_flows_as_kv(local_synth: dict[str, Any]) -> None:
+@pytest.mark.parametrize("synth", ["local_synth", "custom_synth"])
+def test_flows_get_the_stacks_network_and_no_credential_as_kv(synth: str, request: pytest.FixtureRequest) -> None:
+    """The values themselves: tests/inventories/local-default.yaml, local-pgadmin.yaml."""
+    local_synth = request.getfixturevalue(synth)
     kv = {e["key"]: e for e in resources(local_synth, "kestra_kv").values()}
-    assert kv["ZOOMCAMP_PG_URL"]["value"] == "jdbc:postgresql://zoomcamp-postgres:5432/ny_taxi"
-    assert kv["ZOOMCAMP_PG_USER"]["value"] == "zoomcamp"
-    assert kv["ZOOMCAMP_PG_DB"]["value"] == "ny_taxi"
     assert kv["ZOOMCAMP_DOCKER_NETWORK"]["value"] == only(local_synth, "docker_network")["name"]
     assert all("PASSWORD" not in key for key in kv), "credentials never go to KV"
 
@@ -181,23 +143,6 @@ def custom_synth() -> dict[str, Any]:
             "ZOOMCAMP_BIND_ADDRESS": "0.0.0.0",
         },
     )
-
-
-def test_ports_prefix_and_pgadmin_follow_settings(custom_synth: dict[str, Any]) -> None:
-    by_name = containers(custom_synth)
-    assert set(by_name) == {"dez-kestra", "dez-kestra-postgres", "dez-postgres", "dez-pgadmin"}
-    assert by_name["dez-kestra"]["ports"] == [{"internal": 8080, "external": 18080, "ip": "0.0.0.0"}]
-    assert by_name["dez-postgres"]["ports"] == [{"internal": 5432, "external": 15432, "ip": "0.0.0.0"}]
-    assert by_name["dez-pgadmin"]["ports"] == [{"internal": 80, "external": 18085, "ip": "0.0.0.0"}]
-    assert env_of(by_name["dez-pgadmin"])["PGADMIN_DEFAULT_PASSWORD"] == "${var.pgadmin_password}"
-    assert "dez-pgadmin-data" in {v["name"] for v in resources(custom_synth, "docker_volume").values()}
-    (provider,) = custom_synth["provider"]["kestra"]
-    assert provider["url"] == "http://localhost:18080"
-    # Flows still reach the data database by its fixed alias, whatever the prefix.
-    kv = {e["key"]: e["value"] for e in resources(custom_synth, "kestra_kv").values()}
-    assert kv["ZOOMCAMP_PG_URL"] == "jdbc:postgresql://zoomcamp-postgres:5432/ny_taxi"
-    assert kv["ZOOMCAMP_DOCKER_NETWORK"] == "dez-net"
-    assert "zoomcamp-postgres" in by_name["dez-postgres"]["networks_advanced"][0]["aliases"]
 
 
 def test_pgadmin_knows_the_taxi_database_without_holding_its_password(custom_synth: dict[str, Any]) -> None:

@@ -20,7 +20,6 @@ from typing import Any
 
 import cdktf
 import pytest
-from synth import BASE_ENV
 
 from plan_diff.__main__ import main as plan_diff_main
 from plan_diff.compare import StackDiff, diff_stack, diff_stacks
@@ -32,6 +31,7 @@ from stacks.app import build_app
 from stacks.course_editions import load_edition_map
 from stacks.errors import run_cli
 from stacks.settings import DEFAULT_COURSE_EDITION, PROJECT_ROOT, Settings
+from tests.support.synth import BASE_ENV
 
 REVISIONS = Revisions(base="origin/main (abc1234)", head="working tree")
 FLOW_V1 = textwrap.dedent(
@@ -365,7 +365,8 @@ def test_make_diff_on_a_clone_of_this_repository_shows_one_changed_flow(
 
     out = capsys.readouterr().out
     headers = resource_headers(out)
-    assert len(headers) == 1 and headers[0].startswith(f"~ kestra_flow.flows_flow_{changed.stem}"), out
+    deployed = load_edition_map().ids(DEFAULT_COURSE_EDITION).get(changed.stem, changed.stem)
+    assert len(headers) == 1 and headers[0].startswith(f"~ kestra_flow.flows_flow_{deployed}"), out
     assert "\n+      # reviewed in a PR\n" in out
 
 

@@ -1,7 +1,7 @@
 """`make pull-flows`: UI edits written back into flows/, bad ones refused with the file untouched.
 
 No Kestra server can start on these machines (its webserver module is not on Maven Central), so
-the API is a small fake at the boundary (tests/fakes.py: FakeKestraState) speaking the endpoints
+the API is a small fake at the boundary (tests/support/fakes.py: FakeKestraState) speaking the endpoints
 the command uses, shaped as Kestra's FlowController answers them (`GET /api/v1/main/flows/search`,
 `GET .../{ns}/{id}?source=true`).
 """
@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-from fakes import FakeKestraState, fake_kestra_api
 
 from stacks.course_editions import deployed_flows
 from stacks.deploy.kestra_health import KestraApi, local_kestra_api
@@ -25,6 +24,7 @@ from stacks.errors import BundleError, run_cli
 from stacks.flow_catalog import READ_ONLY_LABEL, load_flow_catalog
 from stacks.pull_flows import main, pull_flows, with_read_only_label
 from stacks.settings import PROJECT_ROOT, Settings
+from tests.support.fakes import FakeKestraState, fake_kestra_api
 
 USER, PASSWORD = "admin@example.com", "Secret123pass"
 

@@ -18,8 +18,6 @@ import pytest
 from cdktf_cdktf_provider_docker.network import Network
 from cdktf_cdktf_provider_docker.provider import DockerProvider
 from cdktf_cdktf_provider_docker.volume import Volume
-from destroy_fakes import FakeTools, fake_tools
-from synth import BASE_ENV, resources
 
 from stacks import sandbox
 from stacks.destroy import DestroyOptions, config_resources
@@ -28,6 +26,8 @@ from stacks.sandbox import PROTECTED, SandboxRefusal, data_protection, protect_f
 from stacks.sandbox_reset import _main as reset_main
 from stacks.sandbox_reset import sandbox_reset
 from stacks.settings import PROJECT_ROOT, Settings
+from tests.support.destroy_fakes import FakeTools, fake_tools
+from tests.support.synth import BASE_ENV, resources
 
 LOCAL_VOLUMES = {"zoomcamp-postgres-data", "zoomcamp-kestra-postgres-data", "zoomcamp-kestra-storage"}
 

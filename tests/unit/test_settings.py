@@ -74,6 +74,7 @@ BAD_INPUTS = [
     ({"PGADMIN_IMAGE": "dpage/pgadmin4:latest"}, "PGADMIN_IMAGE='dpage/pgadmin4:latest' must name a pinned tag"),
     ({"ZOOMCAMP_STACKS": "local,aws"}, "ZOOMCAMP_STACKS='local,aws' must be a comma-separated list of local, gcp"),
     ({"ZOOMCAMP_BIND_ADDRESS": "localhost"}, "ZOOMCAMP_BIND_ADDRESS='localhost' must be an IPv4 address"),
+    ({"ZOOMCAMP_BIND_ADDRESS": "127.0.0.256"}, "ZOOMCAMP_BIND_ADDRESS='127.0.0.256' must be an IPv4 address"),
     ({"ZOOMCAMP_PG_DB": "ny-taxi"}, "ZOOMCAMP_PG_DB='ny-taxi' must be a lower-case PostgreSQL identifier"),
     ({"ZOOMCAMP_PREFIX": "Zoom Camp"}, "ZOOMCAMP_PREFIX='Zoom Camp' must be 1-41 lower-case letters"),
     ({"DOCKER_SOCKET": "docker.sock"}, "DOCKER_SOCKET='docker.sock' must be an absolute path"),

@@ -2,9 +2,9 @@
 
 What only a real Docker can prove (Kestra really running the flows, the real green 2019-01 file
 loaded) is the end-to-end workflow's job (.github/workflows/e2e.yml). Here Kestra is the fake
-of tests/fakes.py (FlowController, KVController and ExecutionController as Kestra 1.x answers
+of tests/support/fakes.py (FlowController, KVController and ExecutionController as Kestra 1.x answers
 them) and the data PostgreSQL a dict the fake "flow" writes to; the SQL that reads a month is
-proven once on the real PostgreSQL of tests/postgres_server.py.
+proven once on the real PostgreSQL of tests/support/postgres_server.py.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from urllib.parse import urlsplit
 
 import psycopg
 import pytest
-from fakes import FakeKestraState, fake_kestra_api, free_port
-from postgres_server import PostgresServer
 
 from stacks.local_kv import local_kv_values
 from stacks.settings import Settings
@@ -39,6 +37,8 @@ from stacks.smoke import (
     postgres_month_reader,
     run_smoke,
 )
+from tests.support.fakes import FakeKestraState, fake_kestra_api, free_port
+from tests.support.postgres_server import PostgresServer
 
 USER, PASSWORD = "admin@example.com", "Secret123pass"
 ROWS = EXPECTED_GREEN_2019_01_ROWS

@@ -7,10 +7,10 @@ from typing import Any
 
 import cdktf
 import pytest
-from synth import BASE_ENV
 
 from stacks.settings import Settings, SettingsError
 from stacks.state_backend import configure_state_backend
+from tests.support.synth import BASE_ENV
 
 
 def backend_of(env: dict[str, str]) -> dict[str, Any]:

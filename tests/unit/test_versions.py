@@ -31,7 +31,7 @@ def test_data_postgres_supports_merge() -> None:
 
 def test_the_kestra_the_tests_ask_is_the_kestra_we_deploy() -> None:
     """tools/kestra/pom.xml resolves Kestra's modules at exactly the image's version."""
-    from kestra_judge import pinned_kestra_version
+    from tests.support.kestra_judge import pinned_kestra_version
 
     assert pinned_kestra_version() == versions.KESTRA_VERSION, "set <kestra.version> in tools/kestra/pom.xml"
     assert f"kestra/kestra:v{pinned_kestra_version()}" == versions.KESTRA_IMAGE

@@ -6,7 +6,7 @@ The files look like the DataTalksClub nyc-tlc-data releases (same header, same c
 RatecodeID and congestion_surcharge empty on some rows), exact duplicate rows, trips whose
 pickup lies outside the file's month. Same arguments, same bytes: a seeded generator.
 
-    from tlc_data import write_month
+    from tests.support.tlc_data import write_month
     month = write_month(tmp_path, "yellow", 2019, 1, rows=500, duplicates=3)
     month.path, month.data_rows, month.filename   # .../yellow_tripdata_2019-01.csv.gz, 503, ...csv
 """

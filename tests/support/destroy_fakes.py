@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fakes import write_python_tool
-
 from stacks.deploy.cdktf_steps import Commands
 from stacks.local_credentials import ensure_credentials
 from stacks.settings import PROJECT_ROOT
+from tests.support.fakes import write_python_tool
 
 _RECORD = """
 import json, os, sys

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cdktf import Testing
+from cdktf import TerraformStack, Testing
 
 from stacks.app import build_app
 from stacks.flow_catalog import FlowFile, check_flow_catalog
@@ -51,14 +51,36 @@ def repository_catalog(flows_dir: Path = FLOWS_DIR) -> tuple[FlowFile, ...]:
     return flows
 
 
-def synth_stack(stack_name: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+def _stack(stack_name: str, env: Mapping[str, str] | None) -> TerraformStack:
     merged = {**BASE_ENV, "ZOOMCAMP_STACKS": stack_name, **(env or {})}
     settings = dataclasses.replace(Settings.from_env(merged), flows_dir=FLOWS_DIR)
     if "local" in settings.stacks:
         repository_catalog(settings.flows_dir)
     app = build_app(settings, app=Testing.app())
-    stack = app.node.find_child(stack_name)
-    return json.loads(Testing.synth(stack))  # type: ignore[arg-type]
+    return app.node.find_child(stack_name)  # type: ignore[return-value]
+
+
+def synth_stack(stack_name: str, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The stack's Terraform JSON as `cdktf synth` writes it, without cdktf's `//` metadata."""
+    return json.loads(Testing.synth(_stack(stack_name, env)))
+
+
+def synth_with_paths(stack_name: str, env: Mapping[str, str] | None = None) -> tuple[dict[str, Any], dict[str, str]]:
+    """The JSON of synth_stack, and each resource's construct path by its address.
+
+    The path (`local/kestra`, `gcp/lake/data/bucket`) is what cdktf writes in each block's
+    `//` metadata: the construct tree, without the hash suffix of the logical id
+    (`google_storage_bucket.lake_data_bucket_7B8AF6DE`).
+    """
+    stack = _stack(stack_name, env)
+    synth = json.loads(Testing.synth(stack))  # invokes the aspects, once
+    raw = json.loads(json.dumps(stack.to_terraform()))  # the same configuration, metadata kept
+    paths = {
+        f"{resource_type}.{name}": body["//"]["metadata"]["path"]
+        for resource_type, blocks in raw.get("resource", {}).items()
+        for name, body in blocks.items()
+    }
+    return synth, paths
 
 
 def resources(synth: Mapping[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

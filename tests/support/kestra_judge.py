@@ -24,7 +24,7 @@ from functools import cache
 from pathlib import Path
 from xml.etree import ElementTree
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 KESTRA_DIR = ROOT / "tools" / "kestra"
 POM = KESTRA_DIR / "pom.xml"
 
@@ -225,7 +225,6 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Ask Kestra itself about flows (see the module docstring).")
     parser.add_argument("command", choices=["table", "properties"], help="table: Kestra vs flow_lint on the fixtures")
     command = parser.parse_args().command
-    sys.path.insert(0, str(ROOT))
     try:
         if command == "properties":
             _write_core_properties()

@@ -13,7 +13,7 @@ pass, and executes them the way the plugins do:
 
 The one entry point other tests need (the dbt tests load tables with it):
 
-    from flow_sql import load_month
+    from tests.support.flow_sql import load_month
     result = load_month(conn, "yellow", 2019, 1, month.path)   # conn: psycopg, autocommit=True
     result.rows                                                 # data rows loaded
 

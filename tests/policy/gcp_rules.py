@@ -8,6 +8,7 @@ test_gcp_rules.py feeds each a deliberately broken copy to prove it can fail.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -26,6 +27,9 @@ from stacks.gcp.security import (
 
 Synth = dict[str, Any]
 BASIC_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
+# What a flow may hold where a credential goes: a reference to a Kestra secret, never the value.
+SECRET_REFERENCE = re.compile(r"^\{\{ secret\('[A-Z0-9_]+'\) \}\}$")
+CREDENTIAL_KEYS = frozenset({"password", "apiKey", "token", "privateKey", "passphrase"})
 
 
 def of_type(synth: Synth, resource_type: str) -> dict[str, dict[str, Any]]:
@@ -196,8 +200,29 @@ def no_secret_values(synth: Synth) -> list[str]:
     for where, value in passwords.items():
         if not (isinstance(value, str) and value.startswith("${") and value.endswith("}")):
             problems.append(f"Kestra config {where} is not an environment placeholder")
+    for path, text in files.items():
+        if path.startswith(cloud_init.FLOWS_DIR + "/"):
+            problems += [
+                f"{path}: {where} is {value!r}, not a {{{{ secret('...') }}}} reference"
+                for where, value in _credentials(yaml.safe_load(text))
+                if not (isinstance(value, str) and SECRET_REFERENCE.match(value))
+            ]
     env_files = [path for path in files if path.endswith(".env") and path != cloud_init.BOOT_ENV_PATH]
     problems += [f"user-data writes {path}, which would hold secrets in instance metadata" for path in env_files]
     boot_env = files.get(cloud_init.BOOT_ENV_PATH, "")
     problems += [f"boot.env sets {line.split('=')[0]}" for line in boot_env.splitlines() if "PASSWORD=" in line]
     return problems
+
+
+def _credentials(value: Any, where: str = "") -> Iterator[tuple[str, Any]]:
+    """Every value under a credential-named key of a parsed flow, with its path."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if key in CREDENTIAL_KEYS or (key == "key" and str(value.get("type", "")).endswith(".Webhook")):
+                yield path, inner
+            else:
+                yield from _credentials(inner, path)
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            yield from _credentials(inner, f"{where}[{index}]")
