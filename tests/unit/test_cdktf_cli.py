@@ -2,11 +2,12 @@
 
 A clean run prints no `[ERROR]`: our notes go to stdout (cdktf shows the app's stderr as
 `[ERROR]`), and a second run with nothing changed reuses the first (stacks/synth_cache.py)
-while the CLI still finds its manifest. One thing only the environment can do: cdktf's CLI
-reads CHECKPOINT_DISABLE from its own environment when it starts (before it runs our app, and
-cdktf.json has no such switch), so offline its telemetry lookup prints
-`[ERROR] default - getaddrinfo ENOTFOUND checkpoint-api.hashicorp.com` unless the variable is
-set; the Makefile and stacks/deploy export it, and these tests set it as a user's shell would.
+while the CLI still finds its manifest. cdktf's CLI reads CHECKPOINT_DISABLE from its own
+environment when it starts (before it runs our app; cdktf.json has no such switch): unset, it
+calls HashiCorp's checkpoint service, which offline prints
+`[ERROR] default - getaddrinfo ENOTFOUND checkpoint-api.hashicorp.com`. The patch in
+tools/patches/ (applied by `npm ci`, patch-package) sets it when unset, so a learner's shell needs
+nothing: these tests run the CLI without it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def test_npx_cdktf_synth_writes_both_stacks(tmp_path: Path) -> None:
     assert cli.exists(), "cdktf CLI missing: run `make setup` (npm ci from package-lock.json)"
     assert shutil.which("npx"), "npx (Node) is required"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("KESTRA_", "ZOOMCAMP_", "PGADMIN_"))}
-    env |= {"GCP_PROJECT_ID": "zoomcamp-e2e-project", "CHECKPOINT_DISABLE": "1", "CI": "1"}
+    env.pop("CHECKPOINT_DISABLE", None)  # tools/patches/ makes it the CLI's default
+    env |= {"GCP_PROJECT_ID": "zoomcamp-e2e-project", "CI": "1"}
     # The gcp stack needs the repository its VM syncs flows from; this checkout may have no origin.
     env["ZOOMCAMP_GIT_URL"] = "https://github.com/example/zoomcamp-kestra.git"
     # Some machines point TF_CLI_CONFIG_FILE at a file that does not exist; Terraform's warning
@@ -72,7 +74,8 @@ def _user_env(tmp_path: Path, settings: Mapping[str, str]) -> dict[str, str]:
     """A learner's shell: none of our settings, no Google credentials, only what `settings` adds."""
     ours = ("KESTRA_", "ZOOMCAMP_", "PGADMIN_", "GCP_", "GOOGLE_", "GCLOUD_", "CLOUDSDK_", "CDKTF_", "TF_VAR_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
-    env |= {"CLOUDSDK_CONFIG": str(tmp_path / "gcloud"), "CHECKPOINT_DISABLE": "1", **settings}
+    env.pop("CHECKPOINT_DISABLE", None)  # a learner's shell does not set it: tools/patches/ does
+    env |= {"CLOUDSDK_CONFIG": str(tmp_path / "gcloud"), **settings}
     if not Path(env.get("TF_CLI_CONFIG_FILE", "/")).exists():  # the machine's problem, not ours (above)
         env.pop("TF_CLI_CONFIG_FILE", None)
     return env
