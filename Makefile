@@ -67,8 +67,8 @@ synth-local: setup ## Synthesize only the local stack (fast: the google provider
 	ZOOMCAMP_STACKS=local $(CDKTF) synth
 
 test: setup tools/checkov/.venv/.synced tools/dbt/.venv/.synced ## Run the whole test suite (unit, flows judged by Kestra, integration on real PostgreSQL)
-	bash scripts/ensure_test_tools.sh
-	bash scripts/ensure_kestra.sh >/dev/null
+	bash tools/ensure_test_tools.sh
+	bash tools/ensure_kestra.sh >/dev/null
 	$(PY) -m pytest
 
 lint: setup ## Ruff lint and format check
@@ -80,27 +80,27 @@ format: setup ## Apply ruff formatting and safe fixes
 	$(PY) -m ruff format .
 
 doctor: setup ## Check this machine can deploy STACK=local|gcp (default local); JSON=1 prints JSON for CI
-	@$(PY) -m stacks.doctor --stack "$(or $(STACK),local)" $(if $(JSON),--json)
+	@$(PY) -m ops.doctor --stack "$(or $(STACK),local)" $(if $(JSON),--json)
 
 deploy-local: setup ## Run the doctor, then create or update the local Docker stack (Kestra, PostgreSQL, flows)
-	@$(PY) -m stacks.doctor --stack local
-	@$(PY) -m stacks.deploy local
+	@$(PY) -m ops.doctor --stack local
+	@$(PY) -m ops.deploy local
 
 smoke: setup ## After deploy-local: check the live stack as a learner would (login, flows, KV, runs, a taxi month); SMOKE_TIMEOUT=s
-	@$(PY) -m stacks.smoke $(if $(SMOKE_TIMEOUT),--timeout $(SMOKE_TIMEOUT))
+	@$(PY) -m ops.smoke $(if $(SMOKE_TIMEOUT),--timeout $(SMOKE_TIMEOUT))
 
 pull-flows: setup ## Write flows you edited in the local Kestra's UI back into flows/ (before the next deploy-local)
-	@$(PY) -m stacks.pull_flows $(if $(DRY_RUN),--dry-run)
+	@$(PY) -m ops.pull_flows $(if $(DRY_RUN),--dry-run)
 
 destroy-local: setup ## Remove the local stack but keep its data volumes; ZOOMCAMP_SANDBOX=true removes them too
-	@$(PY) -m stacks.destroy local
+	@$(PY) -m ops.destroy local
 
 deploy-gcp: setup ## Run the doctor, then create or update the GCP stack (bucket, dataset, identity, Kestra VM)
-	@$(PY) -m stacks.doctor --stack gcp
-	@$(PY) -m stacks.deploy gcp
+	@$(PY) -m ops.doctor --stack gcp
+	@$(PY) -m ops.deploy gcp
 
 destroy-gcp: setup ## Remove the GCP stack but keep its data (buckets, dataset, VM data disk, secrets); ZOOMCAMP_SANDBOX=true: all
-	@$(PY) -m stacks.destroy gcp
+	@$(PY) -m ops.destroy gcp
 
 BASE ?= origin/main
 FORMAT ?= text
@@ -109,7 +109,7 @@ diff: setup ## Offline plan diff of both stacks: BASE=<git revision> (origin/mai
 	$(PY) -m plan_diff --base "$(BASE)" --format "$(FORMAT)"
 
 sandbox-reset: setup ## Destroy STACK=local|gcp with its data and create it again (only with ZOOMCAMP_SANDBOX=true)
-	@$(PY) -m stacks.sandbox_reset "$(STACK)"
+	@$(PY) -m ops.sandbox_reset "$(STACK)"
 
 inventory-update: setup ## Rewrite tests/inventories/*.yaml (what each stack variant creates) from the code (review the diff!)
 	$(PY) -m tests.support.inventory
@@ -122,16 +122,16 @@ bench-synth: setup ## Time cold and repeated (reused) synths, the google binding
 ROWS ?= 1000000
 MONTHS ?= 10
 bench: setup ## Time loading months into a growing PostgreSQL table: plain COPY, the seed's path, ours (ROWS, MONTHS)
-	bash scripts/ensure_test_tools.sh
+	bash tools/ensure_test_tools.sh
 	$(PY) benchmarks/bench_load.py --rows $(ROWS) --months $(MONTHS)
 
 check-flows: setup ## Validate flows/*.yaml offline, with synth's own verdict: errors are what Kestra rejects; warnings never block
-	$(PY) -m stacks.flow_catalog
+	$(PY) -m flowcheck.flow_catalog
 
 kestra-table: setup ## Ask Kestra itself about every broken fixture and print its verdict beside flow_lint's
 	@$(PY) -m tests.support.kestra_judge table
 
-kestra-properties: setup ## Rewrite stacks/kestra_core_properties.json from Kestra's own answer (review the diff!)
+kestra-properties: setup ## Rewrite flowcheck/kestra_core_properties.json from Kestra's own answer (review the diff!)
 	$(PY) -m tests.support.kestra_judge properties
 
 clean: ## Remove generated output (keeps .secrets/ and Terraform state)

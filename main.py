@@ -4,15 +4,17 @@ When nothing that goes into the output has changed since the last synth into the
 (stacks/synth_cache.py: a content key over sources, flows, dbt files, settings and lock files),
 the output is reused as it is and cdktf and the provider bindings are not even imported.
 Either way the local stack's credentials file is written again afterwards.
+
+May import: stacks, common (cdktf.json runs this file; the commands of ops/ are not part of a synth).
 """
 
 import os
 import sys
 from pathlib import Path
 
+from common.errors import run_cli
 from stacks import synth_cache
-from stacks.errors import run_cli
-from stacks.local_credentials import write_stack_tfvars
+from stacks.local.credentials import write_stack_tfvars
 from stacks.settings import LOCAL_STACK, PROJECT_ROOT, Settings
 
 

@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))  # run as a script: the project root, for `stacks`
 
 import psycopg  # noqa: E402
 
-from stacks.errors import CommandLine, run_cli  # noqa: E402
+from common.errors import CommandLine, run_cli  # noqa: E402
 from tests.support.flow_sql import copy_in, flow, load_month  # noqa: E402
 from tests.support.postgres_server import PostgresServer  # noqa: E402
 from tests.support.tlc_data import YELLOW_COLUMNS, TlcMonth, write_month  # noqa: E402

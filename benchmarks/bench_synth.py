@@ -31,7 +31,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: the project root, for `stacks`
 
-from stacks.errors import CommandLine, run_cli  # noqa: E402
+from common.errors import CommandLine, run_cli  # noqa: E402
 from stacks.settings import GCP_STACK, LOCAL_STACK  # noqa: E402
 
 COLD_CASES = {

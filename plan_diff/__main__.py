@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+from common.errors import CommandLine, run_cli
 from plan_diff.compare import diff_stacks
 from plan_diff.render import Revisions, render_markdown, render_text
 from plan_diff.synthesize import (
@@ -21,7 +22,6 @@ from plan_diff.synthesize import (
     synthesize_revision_cached,
     synthesize_tree_cached,
 )
-from stacks.errors import CommandLine, run_cli
 from stacks.settings import STACK_NAMES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

@@ -28,8 +28,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from common.errors import BundleError
 from stacks import synth_cache
-from stacks.errors import BundleError
 from stacks.settings import Settings
 
 PLACEHOLDER_PROJECT = "plan-diff-placeholder"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from cdktf import App
 
+from flowcheck.flow_catalog import load_flow_catalog
 from stacks.dbt_project import load_dbt_project
-from stacks.flow_catalog import load_flow_catalog
 from stacks.settings import GCP_STACK, LOCAL_STACK, Settings
 
 
@@ -40,7 +40,7 @@ def gcp_unavailable(settings: Settings) -> str | None:
     Checked before the stack is created, so a failure never leaves half a stack in the app;
     the gcp stack resolves the same values again with the same functions.
     """
-    from stacks.gcp_target import GcpTargetError, resolve_gcp_target, resolve_git_url
+    from stacks.gcp.target import GcpTargetError, resolve_gcp_target, resolve_git_url
 
     try:
         resolve_gcp_target(settings)

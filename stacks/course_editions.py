@@ -15,6 +15,9 @@ under another id gets its text renamed here, at synth time, never a copied file:
 
 `make pull-flows` reverses the rename (`to_file_ids`) before it writes a flow back to its file.
 
+    python -m stacks.course_editions [ids]         # each listed flow file and its id in each edition
+    python -m stacks.course_editions flows 2025    # the flows one edition deploys, with their files
+
 The GCE stack's Git sync runs this module on the VM, from its clone of the repository:
 `python -m stacks.course_editions render --edition E --namespace N --flows-dir flows --output F`
 writes the edition's flows, under its ids and with the files' labels (`system.readOnly` kept: Git
@@ -27,7 +30,6 @@ runs it with exactly those packages).
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -37,10 +39,12 @@ from typing import Any
 
 import yaml
 
-from stacks.errors import BundleError, run_cli
-from stacks.flow_catalog import FlowFile, load_flow_catalog
-from stacks.flow_lint import lint_flow_text
-from stacks.settings import COURSE_EDITIONS, KESTRA_ID_PATTERN, PROJECT_ROOT, Settings
+from common.errors import BundleError, CommandLine, run_cli
+from flowcheck import strict_yaml
+from flowcheck.flow_catalog import FlowFile, load_flow_catalog
+from flowcheck.flow_lint import lint_report_parsed
+from flowcheck.kestra_ids import KESTRA_ID_PATTERN
+from stacks.settings import COURSE_EDITIONS, PROJECT_ROOT, Settings
 
 MAP_FILE = Path(__file__).with_name("course_editions.yaml")
 # Not a letter, digit, '_' or '-' on either side: `02_postgres_taxi` is renamed, `02_postgres_taxi_scheduled`
@@ -82,7 +86,7 @@ def load_edition_map(path: Path = MAP_FILE) -> EditionMap:
     """Read and check the map: known editions, valid ids, no id deployed twice in an edition."""
     shown = _display(path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = strict_yaml.load_unique(path.read_text(encoding="utf-8"))  # a repeated key is a mistake here
     except (OSError, yaml.YAMLError) as error:
         raise EditionError(f"{shown}: cannot read the edition map ({error})") from None
     if not isinstance(document, dict):
@@ -231,7 +235,9 @@ def edition_flows(
         if renamed.flow_id != ids.get(file_id, file_id):
             raise EditionError(f"{label}: renamed to id {renamed.flow_id!r}, expected {ids.get(file_id, file_id)!r}")
         if content != flow.content:
-            lint = lint_flow_text(content, f"{label} (as {renamed.flow_id}, edition {edition})")
+            # The renamed document renamed_source parsed (no parse again); repeated keys are the file's,
+            # noted when the catalog read it, and only ever warnings.
+            lint = lint_report_parsed(document, (), f"{label} (as {renamed.flow_id}, edition {edition})").errors
             if lint:
                 raise EditionError("\n".join(lint))
         deployed.append(renamed)
@@ -329,17 +335,8 @@ def render_namespace(flows_dir: Path, edition: str, namespace: str) -> tuple[tup
     return tuple(ordered), body
 
 
-def render_main(argv: list[str]) -> int:
-    """`python -m stacks.course_editions render ...`: the namespace-update body of one edition, to a file."""
-    parser = argparse.ArgumentParser(
-        prog="python -m stacks.course_editions render",
-        description="Write one edition's flows, under its ids, as the body of Kestra's namespace update.",
-    )
-    parser.add_argument("--edition", required=True, help="the course edition: " + ", ".join(COURSE_EDITIONS))
-    parser.add_argument("--namespace", required=True, help="the namespace every flow must be in")
-    parser.add_argument("--flows-dir", type=Path, default=PROJECT_ROOT / "flows", help="default: flows/")
-    parser.add_argument("--output", type=Path, required=True, help="the file to write")
-    args = parser.parse_args(argv)
+def _render(args: Any) -> int:
+    """`render`: the namespace-update body of one edition, to a file (the GCE stack's Git sync)."""
     if args.edition not in COURSE_EDITIONS:
         raise EditionError(f"unknown course edition {args.edition!r}; use one of {', '.join(COURSE_EDITIONS)}")
     flows, body = render_namespace(args.flows_dir, args.edition, args.namespace)
@@ -350,22 +347,47 @@ def render_main(argv: list[str]) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    """`python -m stacks.course_editions [EDITION]`: the ids each edition deploys, or one edition's flows;
-    `python -m stacks.course_editions render ...`: see render_main."""
-    args = sys.argv[1:] if argv is None else argv
-    if args and args[0] == "render":
-        return render_main(args[1:])
-    if args:
-        settings = Settings.from_env({"ZOOMCAMP_COURSE_EDITION": args[0]})
-        for flow in deployed_flows(settings):
-            print(f"{flow.flow_id}\t{_display(flow.path)}")
-        return 0
+def _flows(args: Any) -> int:
+    """`flows EDITION`: the flows the edition deploys, under its ids, with their files."""
+    settings = Settings.from_env({"ZOOMCAMP_COURSE_EDITION": args.edition})
+    for flow in deployed_flows(settings):
+        print(f"{flow.flow_id}\t{_display(flow.path)}")
+    return 0
+
+
+def _ids(_: Any) -> int:
+    """`ids` (the default): one row per listed flow file, its id in each edition."""
     edition_map = load_edition_map()
     print("\t".join(["file", *sorted(edition_map.editions)]))
     for row in id_table(edition_map):
         print("\t".join(cell or "-" for cell in row))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = CommandLine(
+        prog="python -m stacks.course_editions",
+        description="The flows each course edition deploys, under which ids (default: the id table).",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="{ids,flows,render}")
+    commands.add_parser("ids", help="the id table: each listed flow file and its id in each edition").set_defaults(
+        run=_ids
+    )
+    flows = commands.add_parser("flows", help="one edition's flows, under its ids, with their files")
+    flows.add_argument("edition", help="the course edition: " + ", ".join(COURSE_EDITIONS))
+    flows.set_defaults(run=_flows)
+    render = commands.add_parser(
+        "render",
+        help="one edition's flows as the body of Kestra's namespace update (the VM's Git sync)",
+        description="Write one edition's flows, under its ids, as the body of Kestra's namespace update.",
+    )
+    render.add_argument("--edition", required=True, help="the course edition: " + ", ".join(COURSE_EDITIONS))
+    render.add_argument("--namespace", required=True, help="the namespace every flow must be in")
+    render.add_argument("--flows-dir", type=Path, default=PROJECT_ROOT / "flows", help="default: flows/")
+    render.add_argument("--output", type=Path, required=True, help="the file to write")
+    render.set_defaults(run=_render)
+    args = parser.parse_args(argv)
+    return int(getattr(args, "run", _ids)(args))
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from stacks.errors import BundleError
+from common.errors import BundleError
 from stacks.settings import PROJECT_ROOT
 
 DBT_DIR = PROJECT_ROOT / "dbt"

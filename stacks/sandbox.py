@@ -5,7 +5,7 @@ bucket/dataset, and Kestra keeps their flows' history on a volume or disk; a `de
 "stop the stack" or "start clean" must never take that by surprise. So, unless
 `ZOOMCAMP_SANDBOX=true`:
 - `make destroy-<stack>` removes everything except the resources of the types in `PROTECTED`
-  (stacks/destroy.py), which stay deployed and in the Terraform state, so the next deploy
+  (ops/destroy.py), which stay deployed and in the Terraform state, so the next deploy
   reattaches to them;
 - those resources carry Terraform's `lifecycle.prevent_destroy`: Terraform refuses any plan
   that deletes or replaces them (a renamed prefix, a changed bucket location, a bare
@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from stacks.errors import BundleError
+from common.errors import BundleError
 from stacks.settings import GCP_STACK, LOCAL_STACK, STACK_NAMES, Settings
 
 if TYPE_CHECKING:  # the guard runs before deploys: keep it free of the jsii runtime
@@ -39,7 +39,7 @@ class StackData:
     emptied_per_state: tuple[str, ...] = ()
 
 
-# THE table of protected data: stacks/destroy.py keeps these resources, `protect_from_destroy`
+# THE table of protected data: ops/destroy.py keeps these resources, `protect_from_destroy`
 # refuses to mark any other type, and the tests prove both agree with the synthesized stacks.
 PROTECTED: dict[str, StackData] = {
     LOCAL_STACK: StackData(

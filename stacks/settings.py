@@ -14,8 +14,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from stacks import kestra_cron, versions
-from stacks.errors import BundleError
+from common.errors import BundleError
+from flowcheck import kestra_cron
+from flowcheck.kestra_ids import KESTRA_NAMESPACE_PATTERN
+from stacks import versions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The two stacks, named once: cdktf stack ids, values of ZOOMCAMP_STACKS, `make deploy-<stack>`.
@@ -31,10 +33,6 @@ DEFAULT_COURSE_EDITION = "2026"
 # course exports; `make deploy-local` also passes TF_VAR_gemini_api_key from .secrets/local.env.
 GEMINI_API_KEY_NAMES = ("GEMINI_API_KEY", "TF_VAR_gemini_api_key")
 
-# Kestra's own validation patterns (io.kestra.core.models.flows.Flow).
-KESTRA_ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9._-]*$")
-KESTRA_NAMESPACE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-KESTRA_ID_MAX_LENGTH = 100
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _DOCKER_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,40}$")
 _PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -161,7 +159,7 @@ class GitSyncSettings:
 @dataclass(frozen=True)
 class GcpSettings:
     """GCP inputs, format-checked here. The project (which may need Application Default
-    Credentials) and the names derived from it are resolved by stacks/gcp_target.py, and only
+    Credentials) and the names derived from it are resolved by stacks/gcp/target.py, and only
     when a stack needs them, so the local stack never requires Google credentials."""
 
     project_id: str | None
@@ -284,7 +282,7 @@ def _process_environment() -> Mapping[str, str]:
     """os.environ, plus TF_VAR_gemini_api_key from .secrets/local.env when neither name is set."""
     if any(os.environ.get(name, "").strip() for name in GEMINI_API_KEY_NAMES):
         return os.environ
-    from stacks.local_credentials import CREDENTIALS_FILE, read_credentials  # imports this module
+    from stacks.local.credentials import CREDENTIALS_FILE, read_credentials  # imports this module
 
     try:
         stored = read_credentials(CREDENTIALS_FILE).get("gemini_api_key") if CREDENTIALS_FILE.is_file() else None
@@ -589,7 +587,7 @@ class _EnvReader:
         value = self._raw(name)
         if value is None:
             return default
-        # Kestra's own cron rules (stacks/kestra_cron.py); nicknames such as @hourly stay refused, as they
+        # Kestra's own cron rules (flowcheck/kestra_cron.py); nicknames such as @hourly stay refused, as they
         # always were here: the setting is documented and tested as a five-field expression.
         problem = kestra_cron.cron_problem(value, nicknames=False)
         if problem:

@@ -5,8 +5,9 @@ A full synth costs seconds (the gcp stack loads the google provider's bindings, 
 nothing changed should not pay that again. `synth_key` is a content key over everything the
 synthesized Terraform JSON is made of:
 
-- the code and its pins: every file under `stacks/`, `main.py`, `cdktf.json`, `Pipfile.lock`
-  (the Python bindings), `package-lock.json` (the cdktf CLI), the Python that runs them;
+- the code and its pins: every file under `stacks/`, `flowcheck/` and `common/` (the packages a
+  synth imports), `main.py`, `cdktf.json`, `Pipfile.lock` (the Python bindings),
+  `package-lock.json` (the cdktf CLI), the Python that runs them;
 - the data the stacks ship: every file of the flows folder, and the dbt files the local stack
   ships (the same selection as stacks/dbt_project.py, Git's ignore rules included);
 - the settings: every value of the resolved `Settings` (wherever it came from: the
@@ -49,7 +50,9 @@ DEFAULT_OUTDIR = "cdktf.out"
 _FORMAT = "zoomcamp-synth-key/1"
 # Files at the project root that decide what is synthesized and by which versions.
 ROOT_FILES = ("main.py", "cdktf.json", "Pipfile.lock", "package-lock.json")
-SOURCE_DIRS = ("stacks",)
+# The packages a synth imports: the stacks, the flow checker that judges the flows they ship, and the
+# shared errors (tests/policy/test_import_directions.py keeps main.py's imports inside these).
+SOURCE_DIRS = ("stacks", "flowcheck", "common")
 _SKIPPED_PARTS = frozenset({"__pycache__", ".pytest_cache", ".ruff_cache"})
 # Environment variables that can change the output besides the settings (keyed by their values):
 # google-auth's and gcloud's project lookup, cdktf's own, and our prefixes for good measure.
@@ -189,7 +192,7 @@ def synth_key(root: Path, settings: Settings, env: Mapping[str, str], cwd: Path 
             return None
         parts += adc
     if GCP_STACK in settings.stacks and settings.gcp.git.url is None:
-        from stacks.gcp_target import origin_https_url
+        from stacks.gcp.target import origin_https_url
 
         parts.append(f"origin={origin_https_url(str(root))}")
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()

@@ -1,7 +1,7 @@
 """The VM's cloud-init user-data: Docker, the Kestra configuration, the boot script and its unit.
 
 The Kestra server configuration comes from the same renderer as the local stack
-(stacks/kestra_config.py), with internal storage on GCS. Nothing rendered here holds a secret:
+(stacks/kestra/server_config.py), with internal storage on GCS. Nothing rendered here holds a secret:
 passwords are `${...}` placeholders Kestra resolves from its environment, and the boot script
 fills that environment from Secret Manager on the VM. The text is therefore safe in instance
 metadata, where anyone with compute.instances.get on the project can read it.
@@ -17,8 +17,8 @@ from typing import Any
 
 import yaml
 
-from stacks import kestra_config
 from stacks.gce import compose, system_flows
+from stacks.kestra import server_config
 
 FILES = Path(__file__).resolve().parent / "files"
 BOOT_SCRIPT = FILES / "kestra-boot.sh"
@@ -80,14 +80,14 @@ _LiteralBlocks.add_representer(str, _str_representer)
 
 
 def kestra_server_config(config: VmKestraConfig) -> str:
-    return kestra_config.render_kestra_config(
-        kestra_config.KestraServerConfig(
+    return server_config.render_kestra_config(
+        server_config.KestraServerConfig(
             database_host=compose.POSTGRES_SERVICE,
             database_name=compose.METADATA_DB,
             database_user=compose.METADATA_USER,
             basic_auth_username=config.kestra_username,
             public_url=LOCAL_KESTRA_URL,
-            storage=kestra_config.GcsStorage(bucket=config.internal_storage_bucket, project=config.project_id),
+            storage=server_config.GcsStorage(bucket=config.internal_storage_bucket, project=config.project_id),
             tutorial_flows=config.tutorial_flows,
         )
     )
@@ -106,9 +106,9 @@ def boot_env(config: VmKestraConfig) -> str:
         "ENCRYPTION_KEY_SECRET": config.encryption_key_secret_id,
         "KESTRA_USERNAME": config.kestra_username,
         "KESTRA_API": KESTRA_API,
-        "BASIC_AUTH_PASSWORD_ENV": kestra_config.BASIC_AUTH_PASSWORD_ENV,
-        "METADATA_DB_PASSWORD_ENV": kestra_config.METADATA_DB_PASSWORD_ENV,
-        "ENCRYPTION_KEY_ENV": kestra_config.ENCRYPTION_KEY_ENV,
+        "BASIC_AUTH_PASSWORD_ENV": server_config.BASIC_AUTH_PASSWORD_ENV,
+        "METADATA_DB_PASSWORD_ENV": server_config.METADATA_DB_PASSWORD_ENV,
+        "ENCRYPTION_KEY_ENV": server_config.ENCRYPTION_KEY_ENV,
         "WEBHOOK_SECRET_ENV": system_flows.WEBHOOK_SECRET_ENV,
         "SYNC_PASSWORD_ENV": system_flows.SYNC_PASSWORD_SECRET_ENV,
         "SYSTEM_NAMESPACE": system_flows.SYSTEM_NAMESPACE,

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from stacks import kestra_config
+from stacks.kestra import server_config
 
 METADATA_DB = "kestra"
 METADATA_USER = "kestra"
@@ -73,11 +73,11 @@ def render_compose(kestra_image: str, postgres_image: str, paths: ComposePaths) 
             f"{paths.config_file}:{paths.config_file}:ro",
             f"{paths.flows_dir}:{paths.flows_dir}:ro",
             "/var/run/docker.sock:/var/run/docker.sock",
-            f"{kestra_config.TASK_WORKING_DIR}:{kestra_config.TASK_WORKING_DIR}",
+            f"{server_config.TASK_WORKING_DIR}:{server_config.TASK_WORKING_DIR}",
         ],
         "depends_on": {POSTGRES_SERVICE: {"condition": "service_healthy"}},
         "healthcheck": {
-            "test": kestra_config.healthcheck_command(),
+            "test": server_config.healthcheck_command(),
             "interval": "10s",
             "timeout": "5s",
             "retries": 30,

@@ -54,7 +54,7 @@ RENDER_DEPENDENCIES = ("pyyaml==6.0.3", "cron-converter==2.0.2", "python-dateuti
 RENDERED_FILE = "zoomcamp-sync-flows.yaml"
 
 
-# The Git-sync settings with `url` resolved (never None here: stacks/gcp_target.resolve_git_url).
+# The Git-sync settings with `url` resolved (never None here: stacks/gcp/target.py, resolve_git_url).
 GitSource = GitSyncSettings
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from stacks.gcp_target import GcpTarget, GcpTargetError
+from stacks.gcp.target import GcpTarget, GcpTargetError
 from stacks.settings import gcs_bucket_problem
 
 _PREFIX = re.compile(r"^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$")

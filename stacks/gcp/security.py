@@ -1,6 +1,6 @@
 """The gcp stack's security decisions in one place: who gets which role, what may reach the VM.
 
-Provider-free on purpose: the policy tests (tests/gcp_rules.py) read the same constants the
+Provider-free on purpose: the policy tests (tests/policy/gcp_rules.py) read the same constants the
 constructs use, without loading the google provider.
 """
 

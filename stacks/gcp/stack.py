@@ -20,8 +20,8 @@ from stacks.gcp.names import GcpNames, gcp_names
 from stacks.gcp.network import KestraNetwork, KestraNetworkProps
 from stacks.gcp.secrets import VmSecret, VmSecretProps
 from stacks.gcp.storage import DataLake, DataLakeProps
+from stacks.gcp.target import GcpTarget, kv_values, resolve_gcp_target, resolve_git_url
 from stacks.gcp.vm import KestraVm, KestraVmProps
-from stacks.gcp_target import GcpTarget, kv_values, resolve_gcp_target, resolve_git_url
 from stacks.sandbox import protect_from_destroy
 from stacks.settings import Settings
 from stacks.state_backend import configure_state_backend

@@ -1,22 +1,36 @@
-"""Typed bindings for the kestra-io/kestra Terraform provider.
+"""Kestra as the stacks see it: the Terraform provider's bindings, and the server's configuration.
 
-No prebuilt cdktf package exists for it, so these small classes synthesize exactly the
-attributes of the provider's schema (tests/fixtures/kestra_provider_schema.json, written
-from the provider's documentation) and nothing else.
+- flow, kv, namespace_file, provider: typed bindings for the kestra-io/kestra Terraform provider.
+  No prebuilt cdktf package exists for it, so these small classes synthesize exactly the
+  attributes of the provider's schema (tests/fixtures/kestra_provider_schema.json, written from
+  the provider's documentation) and nothing else.
+- server_config: the Kestra server configuration both stacks render (local Docker, the VM).
+
+The bindings load cdktf, so they are imported lazily (`from stacks.kestra import KestraFlow`
+works as before); server_config is plain text rendering and loads nothing heavy, for the VM's
+renderers in stacks/gce/.
 """
 
-from stacks.kestra.flow import KestraFlow, KestraFlowProps
-from stacks.kestra.kv import KestraKv, KestraKvProps
-from stacks.kestra.namespace_file import KestraNamespaceFile, KestraNamespaceFileProps
-from stacks.kestra.provider import KestraProvider, KestraProviderProps
+from __future__ import annotations
 
-__all__ = [
-    "KestraFlow",
-    "KestraFlowProps",
-    "KestraKv",
-    "KestraKvProps",
-    "KestraNamespaceFile",
-    "KestraNamespaceFileProps",
-    "KestraProvider",
-    "KestraProviderProps",
-]
+from importlib import import_module
+from typing import Any
+
+# Binding name -> the module defining it.
+_BINDINGS = {
+    "KestraFlow": "flow",
+    "KestraFlowProps": "flow",
+    "KestraKv": "kv",
+    "KestraKvProps": "kv",
+    "KestraNamespaceFile": "namespace_file",
+    "KestraNamespaceFileProps": "namespace_file",
+    "KestraProvider": "provider",
+    "KestraProviderProps": "provider",
+}
+__all__ = sorted(_BINDINGS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _BINDINGS:
+        return getattr(import_module(f"stacks.kestra.{_BINDINGS[name]}"), name)
+    raise AttributeError(name)

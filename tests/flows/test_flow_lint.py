@@ -1,7 +1,7 @@
 """Static validation: every flow in flows/ is clean, and every rule is proven by a broken fixture.
 
 A broken file in flows/ fails `test_repository_flow_is_valid[<file>]`, with synth's own
-message (stacks/flow_catalog.py's verdict) as the first line; the tests that need the flows or
+message (flowcheck/flow_catalog.py's verdict) as the first line; the tests that need the flows or
 the local stack are skipped then, with one line pointing here (tests/support/synth.py).
 
 Adding a rule is adding one file under tests/fixtures/bad_flows/: a minimal flow that breaks
@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from stacks import flow_catalog, flow_lint, kestra_cron, kestra_plugins
-from stacks.errors import run_cli
+from common.errors import run_cli
+from flowcheck import flow_catalog, flow_lint, kestra_cron, kestra_plugins
 from stacks.settings import PROJECT_ROOT
 from tests.support.synth import FLOWS_DIR, repository_catalog, resources, synth_stack
 
@@ -201,7 +201,7 @@ def test_every_plugin_the_flows_use_has_its_property_list() -> None:
     """So a misspelt or invented property in any course flow is reported, not found by Kestra at deploy."""
     used = set().union(*(_plugin_types(flow.document) for flow in repository_catalog()))
     unchecked = sorted(t for t in used if kestra_plugins.PLUGINS[t].properties is None)
-    assert not unchecked, f"add the documented properties of {unchecked} to stacks/kestra_plugins.py"
+    assert not unchecked, f"add the documented properties of {unchecked} to flowcheck/kestra_plugins.py"
 
 
 def test_tasks_in_error_and_finally_branches_of_flowable_tasks_are_checked() -> None:

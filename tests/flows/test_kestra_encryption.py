@@ -1,13 +1,13 @@
 """The encryption key the stacks generate is one Kestra's own EncryptionService accepts.
 
 `kestra.encryption.secret-key` is base64-decoded into an AES key by Kestra; a password-shaped
-value makes every encrypted output fail. Locally the key comes from stacks/local_credentials.py;
+value makes every encrypted output fail. Locally the key comes from stacks/local/credentials.py;
 on the VM the boot script makes it the same way (tests/unit/test_gcp_boot_script.py).
 """
 
 from __future__ import annotations
 
-from stacks.local_credentials import generate_encryption_key
+from stacks.local.credentials import generate_encryption_key
 from tests.support.kestra_judge import encryption_key_problem
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks import flow_catalog, flow_lint, kestra_plugins
+from flowcheck import flow_catalog, flow_lint, kestra_plugins
 from stacks.gce import cloud_init
 from stacks.settings import PROJECT_ROOT
 from tests.policy.gcp_rules import user_data_of, written_files
@@ -110,7 +110,7 @@ def test_a_core_type_typo_is_judged_by_kestra_not_excused(verdicts: dict[Path, K
 def test_core_plugin_properties_are_the_ones_kestra_reports(
     verdicts: dict[Path, KestraVerdict], probes: dict[Path, str]
 ) -> None:
-    """stacks/kestra_core_properties.json is Kestra's own answer; `make kestra-properties` rewrites it."""
+    """flowcheck/kestra_core_properties.json is Kestra's own answer; `make kestra-properties` rewrites it."""
     recorded = json.loads(kestra_plugins.CORE_PROPERTIES_FILE.read_text(encoding="utf-8"))
     assert recorded["kestra_version"] == pinned_kestra_version(), "run make kestra-properties"
     assert properties_from(verdicts, probes) == recorded["properties"], "run make kestra-properties and review the diff"

@@ -1,4 +1,4 @@
-"""The Pebble subset the validator parses and the tests render with (stacks/pebble.py).
+"""The Pebble subset the validator parses and the tests render with (flowcheck/pebble.py).
 
 The integration tests trust this renderer to produce what Kestra would send to PostgreSQL,
 BigQuery and the scripts; these cases pin its behaviour on the constructs the flows use, and
@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from stacks import pebble
+from flowcheck import pebble
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from stacks import pebble
+from flowcheck import pebble
 from tests.support.flow_sql import context as flow_context
 from tests.support.flow_sql import flow, render, resolve_inputs, task
 

@@ -20,7 +20,7 @@ import psycopg
 import pytest
 import yaml
 
-from stacks import flow_lint
+from flowcheck import flow_lint
 from tests.support.flow_sql import context, flow, load_month, render, run_python_script, task
 from tests.support.kestra_judge import KestraUnavailable, judge
 from tests.support.postgres_server import PostgresServer

@@ -24,7 +24,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from stacks import pebble
+from flowcheck import pebble
 from tests.support.flow_sql import TaskFailed, flow, load_month, render, run_python_script, task
 from tests.support.flow_sql import context as flow_context
 from tests.support.postgres_server import PostgresServer

@@ -1,6 +1,6 @@
 """The VM's user-data is valid cloud-config, checked by cloud-init's own `cloud-init schema`.
 
-cloud-init comes from Debian's package (scripts/ensure_test_tools.sh installs it for `make test`
+cloud-init comes from Debian's package (tools/ensure_test_tools.sh installs it for `make test`
 and CI). A broken document must fail the same check, or the check proves nothing.
 """
 
@@ -19,7 +19,7 @@ from tests.policy.gcp_rules import user_data_of
 
 def cloud_init_schema(path: Path) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("cloud-init")
-    assert binary, "cloud-init is missing: run scripts/ensure_test_tools.sh (make test does)"
+    assert binary, "cloud-init is missing: run tools/ensure_test_tools.sh (make test does)"
     return subprocess.run(
         [binary, "schema", "--config-file", str(path)], capture_output=True, text=True, timeout=120, check=False
     )

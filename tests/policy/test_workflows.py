@@ -179,7 +179,10 @@ def test_e2e_runs_the_learners_path_on_a_hosted_runner_with_a_time_limit() -> No
     """What only a real Docker proves runs there, in the order the issue asks; here it is read, not run."""
     workflow = load(ROOT / ".github" / "workflows" / "e2e.yml")
     assert set(workflow["on"]) == {"workflow_dispatch", "schedule", "pull_request"}
-    assert "flows/**" in workflow["on"]["pull_request"]["paths"]
+    # The flows, and every package the learner's path runs (the synth's and the make targets' commands).
+    assert {"flows/**", "stacks/**", "flowcheck/**", "common/**", "ops/**"} <= set(
+        workflow["on"]["pull_request"]["paths"]
+    )
     assert workflow["permissions"] == {"contents": "read"}
     (job,) = workflow["jobs"].values()
     assert job["runs-on"].startswith("ubuntu-") and 0 < job["timeout-minutes"] <= 90

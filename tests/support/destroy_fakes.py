@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stacks.deploy.cdktf_steps import Commands
-from stacks.local_credentials import ensure_credentials
+from ops.deploy.cdktf_steps import Commands
+from stacks.local.credentials import ensure_credentials
 from stacks.settings import PROJECT_ROOT
 from tests.support.fakes import write_python_tool
 

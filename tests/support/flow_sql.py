@@ -1,7 +1,7 @@
 """Run the flows' own SQL and scripts here, rendered exactly as Kestra would render them.
 
 Nothing in this module copies SQL: it reads flows/*.yaml, renders each task's properties with
-Pebble (stacks.pebble) from the same inputs, variables, KV values and outputs Kestra would
+Pebble (flowcheck.pebble) from the same inputs, variables, KV values and outputs Kestra would
 pass, and executes them the way the plugins do:
 
 * `jdbc.postgresql.Queries`: the rendered SQL split into statements (both splitters Kestra's
@@ -39,7 +39,7 @@ import psycopg
 import psycopg.rows
 import yaml
 
-from stacks import pebble
+from flowcheck import pebble
 from stacks.settings import PROJECT_ROOT
 
 # FLOW_SQL_FLOWS_DIR points the harness at a mutated copy of flows/ (to prove a test can fail).

@@ -32,7 +32,6 @@ and rewrite whole documents; none compares a subset the file chooses and rewrite
 
 from __future__ import annotations
 
-import argparse
 import difflib
 import json
 import sys
@@ -44,7 +43,9 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks.settings import PROJECT_ROOT
+from common.errors import BundleError, CommandLine, run_cli
+from flowcheck import strict_yaml
+from stacks.settings import PROJECT_ROOT, STACK_NAMES
 from tests.support.synth import synth_with_paths
 
 INVENTORIES = PROJECT_ROOT / "tests" / "inventories"
@@ -58,11 +59,10 @@ OMITTED: dict[str, dict[str, str]] = {
 # Inventory section -> the top-level key of the Terraform JSON it reads.
 SECTIONS = {"outputs": "output", "providers": "provider", "variables": "variable", "terraform": "terraform"}
 KEYS = ("stack", "env", "complete", "counts", "values", *SECTIONS)
-STACKS = ("local", "gcp")
 UPDATE_COMMAND = "make inventory-update"
 
 
-class InventoryError(ValueError):
+class InventoryError(BundleError):
     """An inventory file that cannot be read as one."""
 
 
@@ -100,11 +100,14 @@ class Inventory:
         count = next((i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))
         where = _relative(path)
         try:
-            data = yaml.safe_load(text) or {}
+            data = strict_yaml.load_unique(text) or {}  # a repeated key would hide what the file meant
+        except strict_yaml.DuplicateKeyError as error:
+            line = f"line {error.problem_mark.line + 1}: " if error.problem_mark else ""
+            raise InventoryError(f"{where}: {line}{error.problem}; keep one") from None
         except yaml.YAMLError as error:
             raise InventoryError(f"{where}: not YAML: {error}".replace("\n", " ")) from None
-        if not isinstance(data, dict) or data.get("stack") not in STACKS:
-            raise InventoryError(f"{where}: `stack:` must be one of {', '.join(STACKS)}")
+        if not isinstance(data, dict) or data.get("stack") not in STACK_NAMES:
+            raise InventoryError(f"{where}: `stack:` must be one of {', '.join(STACK_NAMES)}")
         unknown = sorted(set(data) - set(KEYS))
         if unknown:
             raise InventoryError(f"{where}: unknown key(s) {', '.join(unknown)}; an inventory holds {', '.join(KEYS)}")
@@ -332,7 +335,7 @@ def update(paths: Sequence[Path], *, full: bool = False) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
+    parser = CommandLine(
         prog="python -m tests.support.inventory",
         description="Rewrite the stack inventories (tests/inventories/*.yaml) from the current code.",
     )
@@ -343,15 +346,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         lines = update([path.resolve() for path in args.files] or inventory_files(), full=args.full)
-    except InventoryError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
     except pytest.skip.Exception as error:  # the flow catalog's verdict: the flows do not load
-        print(f"error: {error.msg}", file=sys.stderr)
-        return 1
+        raise BundleError(error.msg) from None
     print("\n".join(lines))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli(main))

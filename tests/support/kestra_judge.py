@@ -1,6 +1,6 @@
 """Kestra itself as the judge of flow files: its own FlowService.validate, run in a JVM.
 
-`scripts/ensure_kestra.sh` resolves Kestra's modules from Maven Central at the pinned version
+`tools/ensure_kestra.sh` resolves Kestra's modules from Maven Central at the pinned version
 (tools/kestra/pom.xml, kept equal to stacks/versions.py by a test) and compiles
 tools/kestra/src/FlowCheck.java; one JVM then validates every file it is given (~8 s, most of it
 Kestra's start-up), so a test run asks Kestra once for all files.
@@ -13,7 +13,6 @@ so no caller mistakes it for a verdict.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import subprocess
@@ -23,6 +22,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from xml.etree import ElementTree
+
+from common.errors import BundleError, CommandLine, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 KESTRA_DIR = ROOT / "tools" / "kestra"
@@ -45,8 +46,9 @@ _INVALID_TYPE = "Validation error: Invalid type: "
 _POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
 
-class KestraUnavailable(RuntimeError):
-    """Kestra could not be prepared or started; the message is the one line that says why."""
+class KestraUnavailable(BundleError):
+    """Kestra could not be prepared or started; the message is the one line that says why (the
+    command line prints it as `error: ...`; a test skips or fails with it)."""
 
 
 @dataclass(frozen=True)
@@ -89,11 +91,11 @@ def pinned_kestra_version() -> str:
 def java_for_kestra() -> str:
     """Prepare Kestra (idempotent) and return the java binary to run it with."""
     run = subprocess.run(
-        ["bash", str(ROOT / "scripts" / "ensure_kestra.sh")], capture_output=True, text=True, check=False
+        ["bash", str(ROOT / "tools" / "ensure_kestra.sh")], capture_output=True, text=True, check=False
     )
     if run.returncode != 0:
         reason = next((ln for ln in reversed(run.stderr.splitlines()) if ln.startswith("error:")), run.stderr[-500:])
-        raise KestraUnavailable(f"scripts/ensure_kestra.sh failed: {reason.strip()}")
+        raise KestraUnavailable(f"tools/ensure_kestra.sh failed: {reason.strip()}")
     return run.stdout.strip().splitlines()[-1]
 
 
@@ -193,7 +195,7 @@ def core_properties(types: dict[str, str]) -> dict[str, list[str]]:
 
 def disagreements_table(fixtures: list[Path]) -> tuple[str, int]:
     """Kestra's verdict beside flow_lint's for each fixture; returns the table and the disagreement count."""
-    from stacks import flow_lint
+    from flowcheck import flow_lint
 
     verdicts = judge(fixtures)
     rows = ["| fixture | Kestra | flow_lint | agree |", "| --- | --- | --- | --- |"]
@@ -213,25 +215,36 @@ def disagreements_table(fixtures: list[Path]) -> tuple[str, int]:
 
 
 def _write_core_properties() -> None:
-    """`make kestra-properties`: rewrite stacks/kestra_core_properties.json from Kestra itself."""
-    from stacks import kestra_plugins
+    """`make kestra-properties`: rewrite flowcheck/kestra_core_properties.json from Kestra itself."""
+    from flowcheck import kestra_plugins
 
     data = {"kestra_version": pinned_kestra_version(), "properties": core_properties(kestra_plugins.core_types())}
     kestra_plugins.CORE_PROPERTIES_FILE.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     print(f"{kestra_plugins.CORE_PROPERTIES_FILE.relative_to(ROOT)}: {len(data['properties'])} core types from Kestra")
 
 
+def _table() -> int:
+    """`table`: Kestra's verdict beside flow_lint's on every broken fixture; exit 1 on a disagreement."""
+    table, disagreeing = disagreements_table(sorted((ROOT / "tests/fixtures/bad_flows").glob("*.yaml")))
+    print(table)
+    print(f"\n{disagreeing} disagreement(s) where Kestra could judge")
+    return 1 if disagreeing else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`make kestra-table` / `make kestra-properties`."""
+    parser = CommandLine(
+        prog="python -m tests.support.kestra_judge",
+        description="Ask Kestra itself about flows (see the module docstring).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{table,properties}")
+    commands.add_parser("table", help="Kestra's verdict beside flow_lint's on every broken fixture")
+    commands.add_parser("properties", help="rewrite flowcheck/kestra_core_properties.json from Kestra")
+    if parser.parse_args(argv).command == "properties":
+        _write_core_properties()
+        return 0
+    return _table()
+
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description="Ask Kestra itself about flows (see the module docstring).")
-    parser.add_argument("command", choices=["table", "properties"], help="table: Kestra vs flow_lint on the fixtures")
-    command = parser.parse_args().command
-    try:
-        if command == "properties":
-            _write_core_properties()
-        else:
-            table, disagreeing = disagreements_table(sorted((ROOT / "tests/fixtures/bad_flows").glob("*.yaml")))
-            print(table)
-            print(f"\n{disagreeing} disagreement(s) where Kestra could judge")
-            sys.exit(1 if disagreeing else 0)
-    except KestraUnavailable as error:
-        sys.exit(f"error: {error}")
+    sys.exit(run_cli(main))

@@ -42,7 +42,7 @@ def find_bin_dir() -> Path:
             # which also has pg_isready.
             return path.resolve().parent
     raise RuntimeError(
-        f"no PostgreSQL >= {MIN_MAJOR} server binaries found; run scripts/ensure_test_tools.sh "
+        f"no PostgreSQL >= {MIN_MAJOR} server binaries found; run tools/ensure_test_tools.sh "
         "(installs Debian's postgresql)"
     )
 

@@ -23,12 +23,12 @@ from typing import Any
 import pytest
 from cdktf import TerraformStack, Testing
 
+from flowcheck.flow_catalog import FlowFile, check_flow_catalog
 from stacks.app import build_app
-from stacks.flow_catalog import FlowFile, check_flow_catalog
-from stacks.settings import PROJECT_ROOT, Settings
+from stacks.settings import LOCAL_STACK, PROJECT_ROOT, Settings
 
 # What the tests deploy unless they say otherwise.
-BASE_ENV: dict[str, str] = {"ZOOMCAMP_STACKS": "local", "GCP_PROJECT_ID": "zoomcamp-test-project"}
+BASE_ENV: dict[str, str] = {"ZOOMCAMP_STACKS": LOCAL_STACK, "GCP_PROJECT_ID": "zoomcamp-test-project"}
 # The flows the tests check and the local stack ships.
 FLOWS_DIR = Path(os.environ.get("TEST_FLOWS_DIR") or PROJECT_ROOT / "flows").resolve()
 FLOW_CHECKER_TEST = "tests/flows/test_flow_lint.py::test_repository_flow_is_valid"
@@ -54,7 +54,7 @@ def repository_catalog(flows_dir: Path = FLOWS_DIR) -> tuple[FlowFile, ...]:
 def _stack(stack_name: str, env: Mapping[str, str] | None) -> TerraformStack:
     merged = {**BASE_ENV, "ZOOMCAMP_STACKS": stack_name, **(env or {})}
     settings = dataclasses.replace(Settings.from_env(merged), flows_dir=FLOWS_DIR)
-    if "local" in settings.stacks:
+    if LOCAL_STACK in settings.stacks:
         repository_catalog(settings.flows_dir)
     app = build_app(settings, app=Testing.app())
     return app.node.find_child(stack_name)  # type: ignore[return-value]

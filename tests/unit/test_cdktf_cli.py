@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
+from flowcheck.flow_catalog import load_flow_catalog
 from stacks.course_editions import edition_flows
-from stacks.flow_catalog import load_flow_catalog
-from stacks.local_credentials import STACK_TFVARS_NAME
+from stacks.local.credentials import STACK_TFVARS_NAME
 from stacks.settings import DEFAULT_COURSE_EDITION, PROJECT_ROOT
 from tests.support.synth import repository_catalog
 

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks import dbt_constraints
+from ops import dbt_constraints
 from stacks.dbt_project import load_dbt_project
 from tests.support.synth import FLOWS_DIR, repository_catalog
 

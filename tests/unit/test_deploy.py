@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 
-from stacks.deploy.cdktf_steps import Commands
-from stacks.deploy.kestra_health import HealthWait, wait_for_kestra
-from stacks.deploy.runner import DeployOptions, deploy_gcp, deploy_local
-from stacks.deploy.summary import resource_preview
-from stacks.errors import run_cli
-from stacks.local_credentials import read_credentials
+from common.errors import run_cli
+from ops.deploy.cdktf_steps import Commands
+from ops.deploy.kestra_health import HealthWait, wait_for_kestra
+from ops.deploy.runner import DeployOptions, deploy_gcp, deploy_local
+from ops.deploy.summary import resource_preview
+from stacks.local.credentials import read_credentials
 from stacks.settings import PROJECT_ROOT
 from tests.support.fakes import fake_kestra, free_port, write_python_tool
 
@@ -303,9 +303,9 @@ def test_preview_names_resources_and_falls_back_to_ids_for_computed_names() -> N
 
 def test_cli_without_a_stack_is_one_line() -> None:
     completed = subprocess.run(
-        [sys.executable, "-m", "stacks.deploy"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "ops.deploy"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60
     )
     assert completed.returncode == 1
     assert completed.stderr == (
-        "error: the following arguments are required: stack (usage: python -m stacks.deploy [-h] {local,gcp})\n"
+        "error: the following arguments are required: stack (usage: python -m ops.deploy [-h] {local,gcp})\n"
     )

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from stacks import sandbox
-from stacks.deploy.cdktf_steps import Commands
-from stacks.destroy import (
+from common.errors import run_cli
+from ops.deploy.cdktf_steps import Commands
+from ops.destroy import (
     DestroyOptions,
     DestroyPlan,
     ProtectionBug,
@@ -38,8 +38,8 @@ from stacks.destroy import (
     options_from_env,
     plan_destroy,
 )
-from stacks.errors import run_cli
-from stacks.sandbox_reset import sandbox_reset
+from ops.sandbox_reset import sandbox_reset
+from stacks import sandbox
 from stacks.settings import PROJECT_ROOT
 from tests.support.destroy_fakes import FakeTools, fake_tools
 
@@ -273,12 +273,12 @@ def test_a_sandbox_reset_of_a_never_deployed_stack_still_synthesizes_and_deploys
 
 
 def test_make_destroy_local_on_a_never_deployed_checkout(tmp_path: Path) -> None:
-    """`python -m stacks.destroy local` as `make destroy-local` runs it, in this checkout."""
+    """`python -m ops.destroy local` as `make destroy-local` runs it, in this checkout."""
     if (PROJECT_ROOT / "terraform.local.tfstate").exists():
         pytest.skip("the local stack is deployed from this checkout (terraform.local.tfstate exists)")
     tools = fake_tools(tmp_path, {"resource": {}}, deployed=None)  # a recording terraform first on PATH
     completed = subprocess.run(
-        [sys.executable, "-m", "stacks.destroy", "local"],
+        [sys.executable, "-m", "ops.destroy", "local"],
         cwd=PROJECT_ROOT,
         env=tools.env(),
         capture_output=True,
@@ -373,7 +373,7 @@ def test_command_line_usage(capfd) -> None:
     assert run_cli(lambda: main(["prod"])) == 1
     assert capfd.readouterr().err == (
         "error: argument stack: invalid choice: 'prod' (choose from 'local', 'gcp') "
-        "(usage: python -m stacks.destroy [-h] {local,gcp})\n"
+        "(usage: python -m ops.destroy [-h] {local,gcp})\n"
     )
 
 

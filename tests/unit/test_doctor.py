@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from stacks.doctor import Report, Status, run_doctor
-from stacks.doctor import checks_tools as tools_module
-from stacks.doctor.__main__ import main as doctor_main
-from stacks.doctor.checks_gcp import REQUIRED_APIS
-from stacks.errors import run_cli
+from common.errors import run_cli
+from ops.doctor import Report, Status, run_doctor
+from ops.doctor import checks_tools as tools_module
+from ops.doctor.__main__ import main as doctor_main
+from ops.doctor.checks_gcp import REQUIRED_APIS
 from stacks.settings import PROJECT_ROOT
 from tests.support.fakes import (
     container,
@@ -609,7 +609,7 @@ def test_cli_json_and_exit_code(env, monkeypatch) -> None:
 def test_cli_as_the_makefile_runs_it(env) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("KESTRA_", "ZOOMCAMP_", "PGADMIN_", "DOCKER_"))}
     completed = subprocess.run(
-        [sys.executable, "-m", "stacks.doctor", "--stack", "local"],
+        [sys.executable, "-m", "ops.doctor", "--stack", "local"],
         cwd=PROJECT_ROOT,
         env={**clean, **{k: v for k, v in env.items() if k != "PATH"}, "KESTRA_IMAGE": "kestra/kestra:latest"},
         capture_output=True,

@@ -3,13 +3,15 @@ command-line argument too, on every entry point."""
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from stacks.errors import BundleError, CommandLine, explain_interrupt, run_cli
+from common.errors import BundleError, CommandLine, explain_interrupt, run_cli
 from stacks.settings import PROJECT_ROOT
 
 
@@ -64,22 +66,54 @@ def test_every_command_line_reports_a_wrong_argument_as_one_error_line(
     assert capsys.readouterr().out.startswith("usage: python -m stacks.example [-h] {local,gcp}\n\nAn example.")
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        "stacks.doctor",
-        "stacks.deploy",
-        "stacks.destroy",
-        "stacks.sandbox_reset",
-        "stacks.pull_flows",
-        "stacks.smoke",
-        "stacks.flow_lint",
-        "stacks.flow_catalog",
-        "stacks.local_credentials",
-        "stacks.dbt_constraints",
-        "plan_diff",
-    ],
-)
+# Every `python -m` entry point of the repository (the Make targets' commands, the flow checker, the
+# VM's renderer, the plan diff, the test tools behind `make inventory-update` / `make kestra-*`).
+ENTRY_POINTS = [
+    "ops.doctor",
+    "ops.deploy",
+    "ops.destroy",
+    "ops.sandbox_reset",
+    "ops.pull_flows",
+    "ops.smoke",
+    "ops.credentials",
+    "ops.dbt_constraints",
+    "flowcheck.flow_lint",
+    "flowcheck.flow_catalog",
+    "stacks.course_editions",
+    "plan_diff",
+    "tests.support.inventory",
+    "tests.support.kestra_judge",
+]
+# Where entry points live; main.py is cdktf's (tests/unit/test_cli.py).
+ENTRY_POINT_PACKAGES = ("common", "flowcheck", "stacks", "ops", "plan_diff", "tests/support")
+
+
+def _runs_as_main(path: Path) -> bool:
+    """A `__main__.py`, or a module ending in `if __name__ == "__main__":`."""
+    if path.name == "__main__.py":
+        return True
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Compare):
+            operands = [node.test.left, *node.test.comparators]
+            names = {o.id for o in operands if isinstance(o, ast.Name)}
+            values = {o.value for o in operands if isinstance(o, ast.Constant)}
+            if names == {"__name__"} and values == {"__main__"}:
+                return True
+    return False
+
+
+def test_the_list_names_every_entry_point() -> None:
+    """A new command is asked for its --help and its error style as soon as it exists."""
+    found = set()
+    for package in ENTRY_POINT_PACKAGES:
+        for path in (PROJECT_ROOT / package).rglob("*.py"):
+            if "__pycache__" not in path.parts and _runs_as_main(path):
+                module = path.relative_to(PROJECT_ROOT).with_suffix("").parts
+                found.add(".".join(module[:-1] if module[-1] in ("__main__", "__init__") else module))
+    assert found == set(ENTRY_POINTS)
+
+
+@pytest.mark.parametrize("module", ENTRY_POINTS)
 def test_every_entry_point_has_help_and_the_same_error_style(module: str) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         env = {k: v for k, v in os.environ.items() if k != "DEBUG"}

@@ -1,6 +1,6 @@
 """Every flows/*.yaml becomes one flow; anything Kestra would reject stops synth, naming the file.
 
-`make check-flows`, synth and the doctor give one verdict (stacks/flow_catalog.py), and a
+`make check-flows`, synth and the doctor give one verdict (flowcheck/flow_catalog.py), and a
 broken flow fails exactly one test per broken file, its checker's, without a cascade.
 """
 
@@ -19,10 +19,9 @@ import pytest
 import yaml
 from cdktf import Testing as CdktfTesting
 
-from stacks import strict_yaml
-from stacks.app import build_app
-from stacks.errors import run_cli
-from stacks.flow_catalog import (
+from common.errors import run_cli
+from flowcheck import strict_yaml
+from flowcheck.flow_catalog import (
     READ_ONLY_LABEL,
     FlowCatalogError,
     check_flow_catalog,
@@ -30,6 +29,8 @@ from stacks.flow_catalog import (
     main,
     parse_flow_file,
 )
+from stacks.app import build_app
+from stacks.local.flow_resources import flow_construct_id
 from stacks.settings import PROJECT_ROOT, Settings
 from tests.support.synth import FLOWS_DIR, repository_catalog, resources
 
@@ -59,7 +60,7 @@ def test_good_flows_are_sorted_and_keyed(tmp_path: Path) -> None:
     write(tmp_path, "notes.md", "not a flow")
     flows = load_flow_catalog(tmp_path)
     assert [flow.key for flow in flows] == ["zoomcamp/a_flow", "zoomcamp/b_flow"]
-    assert flows[0].construct_id == "flow_a_flow"
+    assert flow_construct_id(flows[0]) == "flow_a_flow"  # its Terraform address part in the local stack
 
 
 BAD_FLOWS = [
@@ -223,7 +224,7 @@ def test_check_flows_prints_warnings_and_accepts_a_flow_kestra_saves(
 def test_check_flows_is_the_make_target() -> None:
     makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
     (recipe,) = re.findall(r"^check-flows:.*\n\t(.+)$", makefile, re.MULTILINE)
-    assert recipe.strip() == "$(PY) -m stacks.flow_catalog"
+    assert recipe.strip() == "$(PY) -m flowcheck.flow_catalog"
 
 
 def _break_flow(path: Path, old: str, new: str) -> None:
@@ -264,7 +265,7 @@ def test_a_broken_flow_fails_one_test_per_broken_rule_and_nothing_cascades(tmp_p
     assert "test_repository_flow_is_valid[01_getting_started_data_pipeline.yaml]" in failures[0]
     assert failures[1] == (
         f"{flows}/01_getting_started_data_pipeline.yaml: task 'extract': type io.kestra.plugin.core.http.Downlaod "
-        "is not a Kestra 1.x plugin type we know (stacks/kestra_plugins.py); check the spelling"
+        "is not a Kestra 1.x plugin type we know (flowcheck/kestra_plugins.py); check the spelling"
     )
     assert "test_repository_flow_is_valid[03_postgres_dbt.yaml]" in failures[2]
     assert failures[3].startswith(f"{flows}/03_postgres_dbt.yaml: file name does not match its id '03_postgres_dbt_v2'")

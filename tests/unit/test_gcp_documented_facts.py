@@ -14,8 +14,8 @@ from typing import Any
 
 import yaml
 
-from stacks import kestra_plugins
-from stacks.doctor.checks_gcp import REQUIRED_APIS
+from flowcheck import kestra_plugins
+from ops.doctor.checks_gcp import REQUIRED_APIS
 from stacks.gce import cloud_init
 from stacks.settings import PROJECT_ROOT
 from tests.policy.gcp_rules import user_data_of, written_files
@@ -31,7 +31,7 @@ BASIC_AUTH_KEYS = frozenset({"username", "password", "realm", "open-urls"})
 # (Clone, AbstractGitTask, AbstractCloningTask) and SyncNamespaceFiles (AbstractSyncTask); plugin-script's
 # AbstractExecScript and plugin-script-python's AbstractPythonExecScript (python.Commands); core
 # WorkingDirectory, http.Download, storage.PurgeCurrentExecutionFiles, kv.Set, Schedule and Webhook (the
-# core ones as Kestra 1.3.31 itself reports them, stacks/kestra_core_properties.json).
+# core ones as Kestra 1.3.31 itself reports them, flowcheck/kestra_core_properties.json).
 COMMON = frozenset({"id", "type", "description", "disabled", "timeout", "retry", "allowFailure", "logLevel"})
 # A trigger has no retry, timeout or allowFailure (AbstractTrigger; Kestra's own list agrees).
 TRIGGER_COMMON = frozenset({"id", "type", "description", "disabled", "logLevel"})

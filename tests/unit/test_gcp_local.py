@@ -16,9 +16,9 @@ from typing import Any
 import cdktf
 import pytest
 
-from stacks import gcp_target
 from stacks.app import build_app
-from stacks.local_gcp import CONTAINER_CREDENTIALS
+from stacks.gcp import target as gcp_target
+from stacks.local.gcp_access import CONTAINER_CREDENTIALS
 from stacks.settings import PROJECT_ROOT, Settings
 from tests.support.synth import BASE_ENV, resources
 

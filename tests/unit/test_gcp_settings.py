@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from stacks import gcp_target
+from stacks.gcp import target as gcp_target
 from stacks.gcp.names import gcp_names
-from stacks.gcp_target import GcpTargetError, NoProjectError, resolve_gcp_target, resolve_git_url
+from stacks.gcp.target import GcpTargetError, NoProjectError, resolve_gcp_target, resolve_git_url
 from stacks.settings import Settings, SettingsError
 from tests.support.gcp_env import GCP_ENV, gcp_settings
 from tests.support.synth import BASE_ENV

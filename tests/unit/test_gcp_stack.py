@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks import kestra_config, versions
+from stacks import versions
 from stacks.gce import cloud_init, system_flows
-from stacks.gcp_target import kv_values, resolve_gcp_target
+from stacks.gcp.target import kv_values, resolve_gcp_target
+from stacks.kestra import server_config
 from tests.policy.gcp_rules import (
     buckets_are_private_and_protected,
     dataset_is_protected,
@@ -66,14 +67,14 @@ def test_any_user_data_change_replaces_the_vm(gcp_synth: dict[str, Any]) -> None
 
 def test_kestra_config_comes_from_the_shared_renderer_with_gcs_storage(gcp_synth: dict[str, Any]) -> None:
     files = written_files(user_data_of(gcp_synth))
-    expected = kestra_config.render_kestra_config(
-        kestra_config.KestraServerConfig(
+    expected = server_config.render_kestra_config(
+        server_config.KestraServerConfig(
             database_host="postgres",
             database_name="kestra",
             database_user="kestra",
             basic_auth_username="admin@example.com",
             public_url="http://localhost:8080",
-            storage=kestra_config.GcsStorage(
+            storage=server_config.GcsStorage(
                 bucket="zoomcamp-test-project-zoomcamp-kestra", project="zoomcamp-test-project"
             ),
         )
@@ -95,7 +96,7 @@ def test_compose_runs_the_pinned_images_with_postgres_on_the_data_disk(gcp_synth
     assert command[:2] == ["server", "standalone"]
     assert command[command.index("--flow-path") + 1] == cloud_init.FLOWS_DIR
     assert command[command.index("--config") + 1] == cloud_init.KESTRA_CONFIG_PATH
-    assert services["kestra"]["healthcheck"]["test"] == kestra_config.healthcheck_command()
+    assert services["kestra"]["healthcheck"]["test"] == server_config.healthcheck_command()
     assert services["kestra"]["env_file"] == [f"{cloud_init.RUN_DIR}/kestra.env"]
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
+from flowcheck.flow_catalog import parse_flow_file
+from flowcheck.flow_lint import lint_flow_text, lint_report_text
 from stacks.course_editions import render_namespace
-from stacks.flow_catalog import parse_flow_file
-from stacks.flow_lint import lint_flow_text, lint_report_text
 from stacks.gce import cloud_init, system_flows
 from stacks.settings import COURSE_EDITIONS, PROJECT_ROOT, Settings
 from tests.policy.gcp_rules import (

@@ -231,6 +231,7 @@ def test_a_malformed_file_is_one_line(tmp_path: Path) -> None:
         ("stack: local\nvalue: {}\n", "unknown key(s) value"),
         ("stack: local\nenv: {KESTRA_PORT: 18080}\n", "`env:` maps variable names to strings"),
         ("stack: local\nenv: [\n", "not YAML"),
+        ("stack: local\nenv: {}\nenv: {}\n", "line 3: key 'env' appears twice in the same mapping; keep one"),
     ]:
         with pytest.raises(InventoryError, match=re.escape(message)) as caught:
             inventory(tmp_path, text)

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks import kestra_config, versions
+from flowcheck.flow_catalog import load_flow_catalog
+from stacks import versions
 from stacks.course_editions import edition_flows
-from stacks.flow_catalog import load_flow_catalog
+from stacks.kestra import server_config
 from stacks.settings import DEFAULT_COURSE_EDITION, PROJECT_ROOT
 from tests.support.synth import only, resources, synth_stack
 
@@ -76,9 +77,9 @@ def test_task_working_directories_are_the_same_path_on_the_host(local_synth: dic
     """Task containers Kestra starts mount the host's path: it must be the path Kestra writes to.
     The other mounts (storage, Docker socket, database volumes): tests/inventories/local-default.yaml."""
     mounts = {v["container_path"]: v for v in containers(local_synth)["zoomcamp-kestra"]["volumes"]}
-    assert mounts[kestra_config.TASK_WORKING_DIR]["host_path"] == kestra_config.TASK_WORKING_DIR
+    assert mounts[server_config.TASK_WORKING_DIR]["host_path"] == server_config.TASK_WORKING_DIR
     tmp_dir = kestra_configuration(local_synth)["kestra"]["tasks"]["tmp-dir"]["path"]
-    assert tmp_dir.startswith(kestra_config.TASK_WORKING_DIR + "/")
+    assert tmp_dir.startswith(server_config.TASK_WORKING_DIR + "/")
 
 
 def test_start_order_follows_health(local_synth: dict[str, Any]) -> None:

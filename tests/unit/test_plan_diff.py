@@ -21,6 +21,7 @@ from typing import Any
 import cdktf
 import pytest
 
+from common.errors import run_cli
 from plan_diff.__main__ import main as plan_diff_main
 from plan_diff.compare import StackDiff, diff_stack, diff_stacks
 from plan_diff.masking import MASK, mask_text
@@ -29,7 +30,6 @@ from plan_diff.replacement import RULES
 from plan_diff.synthesize import PLACEHOLDER_PROJECT, PlanDiffError, resolve_revision, synthesize_tree
 from stacks.app import build_app
 from stacks.course_editions import load_edition_map
-from stacks.errors import run_cli
 from stacks.settings import DEFAULT_COURSE_EDITION, PROJECT_ROOT, Settings
 from tests.support.synth import BASE_ENV
 

@@ -18,11 +18,11 @@ from pathlib import Path
 import pytest
 import yaml
 
+from common.errors import BundleError, run_cli
+from flowcheck.flow_catalog import READ_ONLY_LABEL, load_flow_catalog
+from ops.deploy.kestra_health import KestraApi, local_kestra_api
+from ops.pull_flows import main, pull_flows, with_read_only_label
 from stacks.course_editions import deployed_flows
-from stacks.deploy.kestra_health import KestraApi, local_kestra_api
-from stacks.errors import BundleError, run_cli
-from stacks.flow_catalog import READ_ONLY_LABEL, load_flow_catalog
-from stacks.pull_flows import main, pull_flows, with_read_only_label
 from stacks.settings import PROJECT_ROOT, Settings
 from tests.support.fakes import FakeKestraState, fake_kestra_api
 
@@ -180,7 +180,7 @@ def test_make_pull_flows_refuses_a_flow_broken_in_the_ui_in_one_line_and_leaves_
     deployed.clear()
     deployed.update({f.flow_id: f.editable_content for f in deployed_flows(settings)})
     deployed["04_postgres_taxi"] = edit(deployed["04_postgres_taxi"])
-    monkeypatch.setattr("stacks.pull_flows.local_kestra_api", lambda env: (api, settings))
+    monkeypatch.setattr("ops.pull_flows.local_kestra_api", lambda env: (api, settings))
     before = {path.name: path.read_bytes() for path in flows_dir.iterdir()}
 
     assert run_cli(lambda: main([])) == 1

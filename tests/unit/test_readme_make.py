@@ -93,6 +93,6 @@ def _dry_run(target: str) -> list[str]:
 def test_deploys_run_the_doctor_first_then_the_wrapper() -> None:
     for stack in ("local", "gcp"):
         lines = _dry_run(f"deploy-{stack}")
-        doctor = next(i for i, line in enumerate(lines) if f"-m stacks.doctor --stack {stack}" in line)
-        deploy = next(i for i, line in enumerate(lines) if f"-m stacks.deploy {stack}" in line)
+        doctor = next(i for i, line in enumerate(lines) if f"-m ops.doctor --stack {stack}" in line)
+        deploy = next(i for i, line in enumerate(lines) if f"-m ops.deploy {stack}" in line)
         assert doctor < deploy, lines

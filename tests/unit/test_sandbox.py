@@ -19,12 +19,12 @@ from cdktf_cdktf_provider_docker.network import Network
 from cdktf_cdktf_provider_docker.provider import DockerProvider
 from cdktf_cdktf_provider_docker.volume import Volume
 
+from common.errors import BundleError, run_cli
+from ops.destroy import DestroyOptions, config_resources
+from ops.sandbox_reset import _main as reset_main
+from ops.sandbox_reset import sandbox_reset
 from stacks import sandbox
-from stacks.destroy import DestroyOptions, config_resources
-from stacks.errors import BundleError, run_cli
 from stacks.sandbox import PROTECTED, SandboxRefusal, data_protection, protect_from_destroy, require_sandbox
-from stacks.sandbox_reset import _main as reset_main
-from stacks.sandbox_reset import sandbox_reset
 from stacks.settings import PROJECT_ROOT, Settings
 from tests.support.destroy_fakes import FakeTools, fake_tools
 from tests.support.synth import BASE_ENV, resources

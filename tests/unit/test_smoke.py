@@ -21,9 +21,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from stacks.local_kv import local_kv_values
-from stacks.settings import Settings
-from stacks.smoke import (
+from ops.smoke import (
     EXPECTED_GREEN_2019_01_ROWS,
     GETTING_STARTED,
     STEPS,
@@ -37,6 +35,8 @@ from stacks.smoke import (
     postgres_month_reader,
     run_smoke,
 )
+from stacks.local.kv import local_kv_values
+from stacks.settings import Settings
 from tests.support.fakes import FakeKestraState, fake_kestra_api, free_port
 from tests.support.postgres_server import PostgresServer
 

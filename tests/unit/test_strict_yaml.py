@@ -1,11 +1,11 @@
-"""The one YAML loader that names repeated keys (stacks/strict_yaml.py): what safe_load loads, plus the repeats."""
+"""The one YAML loader that names repeated keys (flowcheck/strict_yaml.py): what safe_load loads, plus the repeats."""
 
 from __future__ import annotations
 
 import pytest
 import yaml
 
-from stacks import strict_yaml
+from flowcheck import strict_yaml
 
 
 def test_it_loads_what_safe_load_loads_and_names_every_repeated_key_in_document_order() -> None:

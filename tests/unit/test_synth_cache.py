@@ -23,7 +23,18 @@ from plan_diff import synthesize as plan_synth
 from stacks import synth_cache
 from stacks.settings import PROJECT_ROOT, Settings
 
-COPIED = ("stacks", "flows", "dbt", "main.py", "cdktf.json", "Pipfile.lock", "package-lock.json")
+COPIED = (
+    "stacks",
+    "flowcheck",
+    "common",
+    "ops",
+    "flows",
+    "dbt",
+    "main.py",
+    "cdktf.json",
+    "Pipfile.lock",
+    "package-lock.json",
+)
 
 
 @pytest.fixture
@@ -67,8 +78,11 @@ def append(relative: str, text: str = "\n# changed\n") -> Callable[[Path], None]
 
 
 FILE_CHANGES = {
-    "a stack source": append("stacks/local.py"),
+    "a stack source": append("stacks/local/stack.py"),
     "a data file of the stacks": append("stacks/gce/files/kestra-boot.sh"),
+    "the flow checker": append("flowcheck/flow_lint.py"),
+    "the flow checker's data": append("flowcheck/kestra_core_properties.json", "\n"),
+    "the shared errors": append("common/errors.py"),
     "a flow": append("flows/02_postgres_taxi.yaml"),
     "a new flow file": append("flows/99_new.yaml", "id: 99_new\n"),
     "a shipped dbt model": append("dbt/models/staging/stg_green_tripdata.sql", "\n-- changed\n"),
@@ -98,6 +112,7 @@ UNSHIPPED = {
     "a dbt README": append("dbt/README.md"),
     "dbt's output": append("dbt/target/run_results.json", "{}"),
     "a Python cache": append("stacks/__pycache__/local.cpython-311.pyc", "x"),
+    "an operator command": append("ops/deploy/runner.py"),
     "a file outside the inputs": append("notes.txt"),
 }
 

@@ -105,7 +105,7 @@ def test_a_plain_terraform_run_finds_the_passwords_written_beside_the_stack(
     local_synth: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What `cdktf deploy local` runs: terraform in the stack folder with no TF_VAR_* set."""
-    from stacks.local_credentials import STACK_TFVARS_NAME, read_credentials, write_stack_tfvars
+    from stacks.local.credentials import STACK_TFVARS_NAME, read_credentials, write_stack_tfvars
 
     for name in [k for k in os.environ if k.startswith("TF_VAR_") or k == "KESTRA_PASSWORD"]:
         monkeypatch.delenv(name)
@@ -125,7 +125,7 @@ def test_a_plain_terraform_run_finds_the_passwords_written_beside_the_stack(
 
 
 def test_a_chosen_kestra_password_wins_over_the_generated_one(local_synth: Any, tmp_path: Path) -> None:
-    from stacks.local_credentials import write_stack_tfvars
+    from stacks.local.credentials import write_stack_tfvars
 
     stack_dir = tmp_path / "stack"
     stack_dir.mkdir()
@@ -139,8 +139,8 @@ def test_a_chosen_kestra_password_wins_over_the_generated_one(local_synth: Any, 
 
 def test_a_lost_credentials_file_of_a_deployed_stack_is_never_silently_replaced(tmp_path: Path) -> None:
     """New random passwords would not open the deployed databases: say so instead."""
-    from stacks.errors import BundleError
-    from stacks.local_credentials import write_stack_tfvars
+    from common.errors import BundleError
+    from stacks.local.credentials import write_stack_tfvars
 
     state = tmp_path / "terraform.local.tfstate"
     stack_dir = tmp_path / "stack"
@@ -158,7 +158,7 @@ def test_a_lost_credentials_file_of_a_deployed_stack_is_never_silently_replaced(
 
 
 def test_an_old_credentials_file_gets_the_encryption_key_appended(tmp_path: Path) -> None:
-    from stacks.local_credentials import ENCRYPTION_KEY_VARIABLE, VARIABLES, ensure_credentials, read_credentials
+    from stacks.local.credentials import ENCRYPTION_KEY_VARIABLE, VARIABLES, ensure_credentials, read_credentials
 
     credentials = tmp_path / "local.env"
     old = "".join(f"TF_VAR_{name}='{STRONG}'\n" for name in VARIABLES)

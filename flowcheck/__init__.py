@@ -1,0 +1,20 @@
+"""The flow checker: what Kestra would reject in a flow file, found offline, before any deploy.
+
+- flow_catalog: the one verdict on a folder of flows, each file parsed and checked once (synth, the
+  doctor, `make check-flows` = `python -m flowcheck.flow_catalog`, the tests);
+- flow_lint: the rules on one flow (types and properties, inputs, triggers, Pebble references), with
+  kestra_plugins (the allowed plugin types; kestra_core_properties.json is Kestra's own list, written
+  by `make kestra-properties`), pebble (Kestra's template language), kestra_cron (its cron flavour),
+  kestra_ids (its id and namespace patterns) and strict_yaml (the YAML loader that names repeated keys).
+
+It works on any flow file and knows nothing of the stacks. It needs only PyYAML and cron-converter
+(with their requirements): the Compute Engine VM runs it, through stacks/course_editions.py, in a
+plain Python image with just those (stacks/gce/system_flows.py, RENDER_DEPENDENCIES).
+
+May import: flowcheck, common.
+"""
+
+from pathlib import Path
+
+# The repository's flows folder: what the command lines check when no path is given.
+DEFAULT_FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
