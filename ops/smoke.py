@@ -137,7 +137,7 @@ def check_login(smoke: Smoke) -> str:
         raise StepFailed(
             f"Kestra at {api.url} refuses the login {api.username}",
             "put back the Kestra password of the first deploy in .secrets/local.env, or set KESTRA_PASSWORD to it "
-            "(README: Troubleshooting)",
+            "(docs/troubleshooting.md)",
         ) from None
     smoke.api = api
     return f"{answer.detail if answer.healthy else 'Kestra'} answers at {api.url}; {api.username} is logged in"

@@ -2,7 +2,7 @@
 
 Every knob a learner may turn is read here and nowhere else, checked before any resource is
 built, and reported as one line per problem naming the variable, what it got and what is
-allowed. The README's settings table documents the same names and defaults.
+allowed. docs/settings.md documents the same names and defaults (a test keeps them equal).
 """
 
 from __future__ import annotations

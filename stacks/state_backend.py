@@ -3,7 +3,7 @@
 The default (cdktf's local backend, `terraform.gcp.tfstate` in the project folder) suits a
 learner alone. A team reviewing pull requests needs one shared state, so that everyone's
 `cdktf diff gcp`, the PR workflow's plan and the manual deploy all see the same resources:
-set `ZOOMCAMP_STATE_BUCKET` to a GCS bucket created for it (README, "Terraform state").
+set `ZOOMCAMP_STATE_BUCKET` to a GCS bucket created for it (docs/lifecycle.md, "Terraform state").
 The state bucket is created by hand, outside the stack, so destroying the stack never
 destroys its own state. The local stack always keeps local state: it describes one machine.
 `local_state_file` says where a local state is without synthesizing (cdktf is imported only

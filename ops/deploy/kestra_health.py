@@ -189,7 +189,7 @@ def wait_for_kestra(
         if answer.unauthorized:
             raise BundleError(
                 f"Kestra at {wait.url} rejects the username/password in .secrets/local.env; if you changed them "
-                "after the first deploy, put the old ones back (README: Troubleshooting)"
+                "after the first deploy, put the old ones back (docs/troubleshooting.md)"
             )
         if elapsed >= wait.timeout:
             raise BundleError(

@@ -33,7 +33,7 @@ def check_settings(ctx: DoctorContext) -> list[CheckResult]:
     for problem in problems:
         variable = problem_variable(problem)
         fix = (
-            f"change or unset {variable} (the README's settings table lists allowed values)"
+            f"change or unset {variable} (docs/settings.md lists allowed values)"
             if variable
             else "correct the setting named in the message"
         )

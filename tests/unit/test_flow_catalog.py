@@ -257,7 +257,7 @@ def test_a_broken_flow_fails_one_test_per_broken_rule_and_nothing_cascades(tmp_p
     assert completed.returncode == 1, completed.stdout[-3000:] + completed.stderr[-2000:]
     assert re.fullmatch(r"2 failed, \d+ passed, \d+ skipped in [\d.]+s", lines[-1]), lines[-1]
     checker = "tests/flows/test_flow_lint.py::test_repository_flow_is_valid"
-    assert [line for line in lines if line.startswith("FAILED ")] == [
+    assert [line.split(" - ")[0] for line in lines if line.startswith("FAILED ")] == [
         f"FAILED {checker}[01_getting_started_data_pipeline.yaml]",
         f"FAILED {checker}[03_postgres_dbt.yaml]",
     ]

@@ -1,4 +1,4 @@
-"""What the VM's Kestra and the README must agree with, per the upstream documentation and source.
+"""What the VM's Kestra and docs/google-cloud.md must agree with, per the upstream documentation and source.
 
 Nothing here can start Kestra, Docker or Google Cloud, so these tests pin the rendered text to
 the names the real components read, checked against their public sources (listed per table).
@@ -73,7 +73,7 @@ REQUIRED: dict[str, frozenset[str]] = {
 # HttpConfiguration.auth (kestra core io.kestra.core.http.client.configurations): BasicAuthConfiguration
 # is `type: BASIC` with username and password.
 BASIC_AUTH = frozenset({"type", "username", "password"})
-README = PROJECT_ROOT / "README.md"
+GCP_PAGE = PROJECT_ROOT / "docs" / "google-cloud.md"
 
 
 def server_config_problems(config: dict[str, Any]) -> list[str]:
@@ -121,11 +121,6 @@ def flow_property_problems(flow: dict[str, Any]) -> list[str]:
     return problems
 
 
-def gcp_section(readme: str) -> str:
-    match = re.search(r"^## Google Cloud\n(.*?)(?=^## )", readme, flags=re.S | re.M)
-    return match.group(1) if match else ""
-
-
 def shell_lines(markdown: str) -> list[str]:
     """Commands of the fenced bash blocks, continuation lines joined, comments and extra spaces dropped."""
     lines = []
@@ -137,23 +132,23 @@ def shell_lines(markdown: str) -> list[str]:
     return lines
 
 
-def api_list_problems(readme: str) -> list[str]:
-    enables = [line for line in shell_lines(gcp_section(readme)) if line.startswith("gcloud services enable ")]
+def api_list_problems(page: str) -> list[str]:
+    enables = [line for line in shell_lines(page) if line.startswith("gcloud services enable ")]
     if len(enables) != 1:
-        return [f"README ## Google Cloud has {len(enables)} `gcloud services enable` commands, expected 1"]
+        return [f"docs/google-cloud.md has {len(enables)} `gcloud services enable` commands, expected 1"]
     listed = [word for word in enables[0].split()[3:] if not word.startswith("--")]
     if sorted(listed) != sorted(REQUIRED_APIS):
-        return [f"README enables {sorted(listed)}, make doctor requires {sorted(REQUIRED_APIS)}"]
+        return [f"docs/google-cloud.md enables {sorted(listed)}, make doctor requires {sorted(REQUIRED_APIS)}"]
     return []
 
 
-def readme_command_problems(readme: str, outputs: dict[str, str], project: str) -> list[str]:
-    lines = shell_lines(gcp_section(readme))
+def page_command_problems(page: str, outputs: dict[str, str], project: str) -> list[str]:
+    lines = shell_lines(page)
     problems = []
     for name in ("iap_tunnel_command", "kestra_password_command"):
         expected = outputs[name].replace(project, "<project-id>")
         if expected not in lines:
-            problems.append(f"README ## Google Cloud does not show the output {name}: {expected}")
+            problems.append(f"docs/google-cloud.md does not show the output {name}: {expected}")
     return problems
 
 
@@ -233,23 +228,23 @@ def test_flow_property_check_catches_a_misnamed_or_missing_property() -> None:
     ]
 
 
-def test_readme_enables_exactly_the_apis_make_doctor_checks() -> None:
-    assert api_list_problems(README.read_text(encoding="utf-8")) == []
+def test_the_page_enables_exactly_the_apis_make_doctor_checks() -> None:
+    assert api_list_problems(GCP_PAGE.read_text(encoding="utf-8")) == []
 
 
 def test_api_list_check_catches_a_missing_api() -> None:
-    readme = README.read_text(encoding="utf-8").replace(" iap.googleapis.com", "", 1)
-    assert api_list_problems(readme) == [
-        f"README enables {sorted(set(REQUIRED_APIS) - {'iap.googleapis.com'})}, "
+    page = GCP_PAGE.read_text(encoding="utf-8").replace(" iap.googleapis.com", "", 1)
+    assert api_list_problems(page) == [
+        f"docs/google-cloud.md enables {sorted(set(REQUIRED_APIS) - {'iap.googleapis.com'})}, "
         f"make doctor requires {sorted(REQUIRED_APIS)}"
     ]
 
 
-def test_readme_shows_the_exact_commands_the_stack_outputs(gcp_synth: dict[str, Any]) -> None:
+def test_the_page_shows_the_exact_commands_the_stack_outputs(gcp_synth: dict[str, Any]) -> None:
     outputs = {name: output["value"] for name, output in gcp_synth["output"].items()}
-    readme = README.read_text(encoding="utf-8")
-    assert readme_command_problems(readme, outputs, "zoomcamp-test-project") == []
-    broken = readme.replace("--local-host-port=localhost:8080", "--local-host-port=localhost:8081")
-    assert [p.split(":", 1)[0] for p in readme_command_problems(broken, outputs, "zoomcamp-test-project")] == [
-        "README ## Google Cloud does not show the output iap_tunnel_command"
+    page = GCP_PAGE.read_text(encoding="utf-8")
+    assert page_command_problems(page, outputs, "zoomcamp-test-project") == []
+    broken = page.replace("--local-host-port=localhost:8080", "--local-host-port=localhost:8081")
+    assert [p.split(":", 1)[0] for p in page_command_problems(broken, outputs, "zoomcamp-test-project")] == [
+        "docs/google-cloud.md does not show the output iap_tunnel_command"
     ]

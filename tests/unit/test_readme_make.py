@@ -1,5 +1,6 @@
-"""No drift between README and Makefile: what the Quick start says to type exists, and every
-target explains itself in `make help`.
+"""No drift between the docs and the Makefile: what the README's Quick start says to type exists,
+every `make` command README.md, CONTRIBUTING.md and docs/*.md show is a target, and every target
+explains itself in `make help`.
 
 The Quick start is the learner's first contact: exactly two commands (deploy, test), both
 real Make targets. Every target carries a `## ` description, so `make help` is complete.
@@ -14,10 +15,21 @@ from stacks.settings import PROJECT_ROOT
 
 MAKEFILE = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
 README = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+TROUBLESHOOTING = PROJECT_ROOT / "docs" / "troubleshooting.md"
+DOC_PAGES = [
+    PROJECT_ROOT / "README.md",
+    PROJECT_ROOT / "CONTRIBUTING.md",
+    *sorted((PROJECT_ROOT / "docs").glob("*.md")),
+]
 # A rule line `name: prerequisites ## help` (not a `:=` assignment, not a file target with a
 # path or a variable such as `.venv/.synced:` or `$(PIPENV):`).
 _RULE = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9_-]*)\s*:(?![:=])(?P<rest>.*)$", re.MULTILINE)
 _MAKE_COMMAND = re.compile(r"(?<![\w-])make\s+(?P<target>[A-Za-z][A-Za-z0-9_-]*)")
+# A `make` command as the docs show one: in an inline code span (`make diff BASE=...`, also after
+# a prefix such as `ZOOMCAMP_SANDBOX=true make destroy-local`), never the verb in prose.
+_CODE_SPAN = re.compile(r"`([^`\n]+)`")
+# A whole target name: `make destroy-<stack>` or `make deploy-*` names a family, not one target.
+_SHOWN_MAKE_COMMAND = re.compile(r"(?<![\w-])make\s+(?P<target>[A-Za-z][A-Za-z0-9_-]*)(?![\w*<-])")
 
 
 def makefile_targets() -> dict[str, str]:
@@ -54,8 +66,34 @@ def test_every_make_command_in_the_quick_start_is_a_target() -> None:
 
 
 def test_every_make_command_in_troubleshooting_is_a_target() -> None:
-    mentioned = {m["target"] for m in _MAKE_COMMAND.finditer(section(README, "Troubleshooting"))}
+    mentioned = {m["target"] for m in _MAKE_COMMAND.finditer(TROUBLESHOOTING.read_text(encoding="utf-8"))}
+    assert mentioned, "docs/troubleshooting.md names no make command"
     assert sorted(mentioned - set(makefile_targets())) == []
+
+
+def shown_make_targets(markdown: str) -> set[str]:
+    """Targets of the `make` commands in code spans and fenced code blocks."""
+    code = [span for span in _CODE_SPAN.findall(markdown)] + code_block_commands(markdown)
+    return {m["target"] for text in code for m in _SHOWN_MAKE_COMMAND.finditer(text)}
+
+
+def test_every_make_command_the_docs_show_is_a_target() -> None:
+    targets = set(makefile_targets())
+    unknown = {
+        page.relative_to(PROJECT_ROOT).as_posix(): sorted(
+            shown_make_targets(page.read_text(encoding="utf-8")) - targets
+        )
+        for page in DOC_PAGES
+    }
+    assert {page: names for page, names in unknown.items() if names} == {}
+
+
+def test_the_docs_check_sees_a_made_up_target() -> None:
+    assert shown_make_targets("run `make deploy-local`, then `ZOOMCAMP_SANDBOX=true make destroy-locl`") == {
+        "deploy-local",
+        "destroy-locl",
+    }
+    assert shown_make_targets("to make sure the flows load; `make deploy-<stack>`, `make destroy-*`") == set()
 
 
 def test_every_target_has_a_help_line() -> None:

@@ -184,10 +184,10 @@ def test_reset_stops_at_the_first_failed_step(tmp_path: Path, local_sandbox_synt
     assert [call["tool"] for call in tools.calls()] == ["terraform"] * 3  # no deploy after a failed destroy
 
 
-def test_the_readme_shows_the_real_refusal(capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
+def test_the_lifecycle_page_shows_the_real_refusal(capsys: pytest.CaptureFixture[str], monkeypatch) -> None:
     monkeypatch.delenv("ZOOMCAMP_SANDBOX", raising=False)
     run_cli(lambda: reset_main(["local"]))
     error = capsys.readouterr().err.strip()
-    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Sandbox lifecycle") : readme.index("## Troubleshooting")]
+    lifecycle = (PROJECT_ROOT / "docs" / "lifecycle.md").read_text(encoding="utf-8")
+    section = lifecycle[lifecycle.index("## Sandbox lifecycle") :]
     assert error in section.splitlines()
