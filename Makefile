@@ -121,9 +121,10 @@ bench-synth: setup ## Time cold and repeated (reused) synths, the google binding
 
 ROWS ?= 1000000
 MONTHS ?= 10
-bench: setup ## Time loading months into a growing PostgreSQL table: plain COPY, the seed's path, ours (ROWS, MONTHS)
+ROUNDS ?= 1
+bench: setup ## Time .csv.gz -> visible month in a growing PostgreSQL table: the floor, the course's path, ours (ROWS, MONTHS, ROUNDS)
 	bash tools/ensure_test_tools.sh
-	$(PY) benchmarks/bench_load.py --rows $(ROWS) --months $(MONTHS)
+	$(PY) benchmarks/bench_load.py --rows $(ROWS) --months $(MONTHS) --rounds $(ROUNDS)
 
 check-flows: setup ## Validate flows/*.yaml offline, with synth's own verdict: errors are what Kestra rejects; warnings never block
 	$(PY) -m flowcheck.flow_catalog

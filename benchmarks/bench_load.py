@@ -18,9 +18,10 @@ first?), then month 01 again with the table full (a rerun). The floor is measure
 each step, on the same file. Each measurement starts after a CHECKPOINT, with autovacuum off so
 that the background vacuum of a previous step's rows cannot land in it.
 
-    make bench                 # 1 M rows x 10 months, 1 round: ~6 minutes on 2 cores (+2 the first
+    make bench                 # 1 M rows x 10 months, 1 round: ~4 minutes on 2 cores (+2 the first
                                # time, to generate the months; they are kept in --data-dir)
     make bench ROWS=200000     # quicker
+    make bench ROUNDS=3        # medians of 3 rounds: ~11 minutes
 """
 
 from __future__ import annotations
