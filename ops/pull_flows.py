@@ -60,9 +60,18 @@ def with_read_only_label(source: str) -> str:
 
 
 def _write_atomically(path: Path, text: str) -> None:
+    """Replace `path` in one rename, keeping its permissions (a new file gets the umask's, as
+    an editor would give it): mkstemp's temporary file is 0600, which the rename would keep."""
+    try:
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
     fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
+    os.chmod(temporary, mode)
     os.replace(temporary, path)
 
 

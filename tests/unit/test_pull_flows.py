@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -59,6 +60,7 @@ def test_a_ui_edit_is_written_back_with_the_read_only_label(
 ) -> None:
     """The course's exercise: disable the purge task in the UI; the file gets the edit and keeps its label."""
     api, deployed = kestra
+    (flows_dir / "02_postgres_taxi.yaml").chmod(0o640)  # whatever the file's mode, the rewrite keeps it
     original = (flows_dir / "02_postgres_taxi.yaml").read_text(encoding="utf-8")
     edited = deployed["02_postgres_taxi"].replace("  - id: purge_files\n", "  - id: purge_files\n    disabled: true\n")
     assert edited != deployed["02_postgres_taxi"]
@@ -70,6 +72,7 @@ def test_a_ui_edit_is_written_back_with_the_read_only_label(
     # only the learner's edit changed the file: layout, comments and the label's place are kept
     assert written == original.replace("  - id: purge_files\n", "  - id: purge_files\n    disabled: true\n")
     assert "✓ flows/02_postgres_taxi.yaml: updated from Kestra" in out.getvalue()
+    assert (flows_dir / "02_postgres_taxi.yaml").stat().st_mode & 0o777 == 0o640
     # and the next deploy ships exactly what the learner had in the UI
     (flow,) = [f for f in load_flow_catalog(flows_dir) if f.flow_id == "02_postgres_taxi"]
     assert flow.editable_content == edited
@@ -82,7 +85,12 @@ def test_a_flow_made_in_the_ui_gets_its_own_file(kestra: tuple[KestraApi, dict[s
         "  - id: each\n    type: io.kestra.plugin.core.flow.ForEach\n    values: [green, yellow]\n    tasks:\n"
         '      - id: log\n        type: io.kestra.plugin.core.log.Log\n        message: "{{ taskrun.value }}"\n'
     )
-    assert pull_flows(api, flows_dir, "zoomcamp", io.StringIO()) == 0
+    umask = os.umask(0o022)
+    try:
+        assert pull_flows(api, flows_dir, "zoomcamp", io.StringIO()) == 0
+    finally:
+        os.umask(umask)
+    assert (flows_dir / "foreach_challenge.yaml").stat().st_mode & 0o777 == 0o644, "readable like any file you save"
     created = yaml.safe_load((flows_dir / "foreach_challenge.yaml").read_text(encoding="utf-8"))
     assert created["labels"] == {READ_ONLY_LABEL: "true"} and created["tasks"][0]["id"] == "each"
 
