@@ -18,3 +18,10 @@ from pathlib import Path
 
 # The repository's flows folder: what the command lines check when no path is given.
 DEFAULT_FLOWS_DIR = Path(__file__).resolve().parent.parent / "flows"
+# What counts as a flow file in a folder (not recursive).
+FLOW_SUFFIXES = (".yaml", ".yml")
+
+
+def flow_paths(flows_dir: Path) -> list[Path]:
+    """The flow files of a folder (not recursive), sorted by name."""
+    return sorted(p for p in flows_dir.iterdir() if p.is_file() and p.suffix in FLOW_SUFFIXES)

@@ -28,11 +28,10 @@ from typing import Any
 import yaml
 
 from common.errors import BundleError, CommandLine, run_cli
-from flowcheck import DEFAULT_FLOWS_DIR, strict_yaml
+from flowcheck import DEFAULT_FLOWS_DIR, flow_paths, strict_yaml
 from flowcheck.flow_lint import lint_report_parsed
 from flowcheck.kestra_ids import KESTRA_ID_MAX_LENGTH, KESTRA_ID_PATTERN, KESTRA_NAMESPACE_PATTERN
 
-FLOW_SUFFIXES = (".yaml", ".yml")
 READ_ONLY_LABEL = "system.readOnly"
 # One label line `system.readOnly: "true"` (quotes optional, a trailing comment allowed).
 _READ_ONLY_LINE = re.compile(
@@ -195,11 +194,6 @@ def parse_flow_file(path: Path) -> FlowFile:
     return verdict.flow
 
 
-def flow_paths(flows_dir: Path) -> list[Path]:
-    """The flow files of a folder (not recursive), sorted by name."""
-    return sorted(p for p in flows_dir.iterdir() if p.is_file() and p.suffix in FLOW_SUFFIXES)
-
-
 @dataclass(frozen=True)
 class CatalogVerdict:
     flows: tuple[FlowFile, ...]  # the files that passed, in file-name order
@@ -257,12 +251,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FLOWS_DIR, help="default: flows/")
     flows_dir = parser.parse_args(argv).folder
     verdict = check_flow_catalog(flows_dir)
-    paths = flow_paths(flows_dir)
     for warning in (w for lines in verdict.warnings.values() for w in lines):
         print(warning, file=sys.stderr)
     if verdict.problems:
         raise FlowCatalogError("\n".join(verdict.lines()))
-    print(f"{len(paths)} flow file(s) valid: {', '.join(_display(p) for p in paths)}")
+    print(f"{len(verdict.flows)} flow file(s) valid: {', '.join(_display(f.path) for f in verdict.flows)}")
     return 0
 
 

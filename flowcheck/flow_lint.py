@@ -9,7 +9,8 @@ variable) and the fix in one line. Works on any flow file, not only this reposit
     problems = lint_flow_file(Path("flows/02_postgres_taxi.yaml"))   # list of one-line messages
     check_flow_file(path)                                              # raises FlowLintError
 
-CLI: `python -m flowcheck.flow_lint [FILE ...]` (default: flows/*.yaml), also `make check-flows`.
+CLI: `python -m flowcheck.flow_lint [FILE ...]` (default: flows/*.yaml) checks files one by one; `make check-flows`
+runs flowcheck.flow_catalog, which also checks the files against each other (names, ids).
 The plugin types and their required properties live in `flowcheck.kestra_plugins`.
 
 Two severities, decided by what Kestra itself does (tests/flows/test_kestra_judge.py runs every
@@ -35,7 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 
 from common.errors import BundleError, CommandLine, run_cli
-from flowcheck import DEFAULT_FLOWS_DIR, kestra_cron, pebble, strict_yaml
+from flowcheck import DEFAULT_FLOWS_DIR, flow_paths, kestra_cron, pebble, strict_yaml
 from flowcheck import kestra_plugins as kp
 from flowcheck.kestra_ids import KESTRA_ID_MAX_LENGTH, KESTRA_ID_PATTERN, KESTRA_NAMESPACE_PATTERN
 
@@ -181,10 +182,6 @@ def check_flow_file(path: Path, **known: Collection[str] | None) -> None:
         raise FlowLintError("\n".join(problems))
 
 
-def flow_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
-
-
 def main(argv: list[str] | None = None) -> int:
     """`python -m flowcheck.flow_lint [FILE ...]`: warnings on stderr; exit 1 and one line per error, else a summary."""
     parser = CommandLine(
@@ -192,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         description="Check flow files as Kestra would: errors (Kestra rejects the flow) exit 1; warnings never do.",
     )
     parser.add_argument("files", nargs="*", type=Path, metavar="FILE", help="flow files (default: flows/*.yaml)")
-    paths = parser.parse_args(argv).files or flow_files(DEFAULT_FLOWS_DIR)
+    paths = parser.parse_args(argv).files or flow_paths(DEFAULT_FLOWS_DIR)
     reports = [lint_report_file(path) for path in paths]
     for warning in (w for report in reports for w in report.warnings):
         print(warning, file=sys.stderr)
@@ -420,15 +417,7 @@ def _check_task(flow: _Flow, task: _Task) -> None:
     if task.spec is None or task.spec.kind != "task":
         _unknown_type(flow, where, type_, "task")
         return
-    present = set(task.node)
-    for default_type, values in flow.defaults:
-        if type_ == default_type or type_.startswith(default_type + "."):
-            present |= set(values)
-    missing = sorted(task.spec.required - present)
-    if missing:
-        flow.fail(
-            where, f"{type_} requires {', '.join(missing)}; add {' and '.join(missing)} (or set it in pluginDefaults)"
-        )
+    _check_required(flow, where, type_, task.node, task.spec)
     nested_keys = set(task.spec.task_lists) | set(task.spec.task_maps)
     _check_known_properties(flow, where, type_, task.node, task.spec, kp.COMMON_TASK_KEYS | nested_keys)
     _check_container(flow, where, task)
@@ -521,17 +510,21 @@ def _check_nested_plugins(flow: _Flow, where: str, task: _Task) -> None:
                 place, f"type {type_} is not one of the {kind} plugins we know (flowcheck/kestra_plugins.py: {known})"
             )
             continue
-        present = set(node)
-        for default_type, values in flow.defaults:  # pluginDefaults reach nested plugins too
-            if type_ == default_type or type_.startswith(default_type + "."):
-                present |= set(values)
-        missing = sorted(spec.required - present)
-        if missing:
-            flow.fail(
-                place,
-                f"{type_} requires {', '.join(missing)}; add {' and '.join(missing)} (or set it in pluginDefaults)",
-            )
+        _check_required(flow, place, type_, node, spec)  # pluginDefaults reach nested plugins too
         _check_known_properties(flow, place, type_, node, spec, kp.COMMON_NESTED_KEYS)
+
+
+def _check_required(flow: _Flow, where: str, type_: str, node: dict[str, Any], spec: kp.PluginSpec) -> None:
+    """The plugin's required properties, given in the node or by a pluginDefaults entry for its type."""
+    present = set(node)
+    for default_type, values in flow.defaults:
+        if type_ == default_type or type_.startswith(default_type + "."):
+            present |= set(values)
+    missing = sorted(spec.required - present)
+    if missing:
+        flow.fail(
+            where, f"{type_} requires {', '.join(missing)}; add {' and '.join(missing)} (or set it in pluginDefaults)"
+        )
 
 
 def _check_concurrency(flow: _Flow) -> None:

@@ -74,13 +74,7 @@ def _task(
 
 
 def _trigger(type_: str, required: str = "", properties: str | None = None) -> PluginSpec:
-    return PluginSpec(
-        type=type_,
-        kind="trigger",
-        required=frozenset(required.split()),
-        outputs=None,
-        properties=None if properties is None else _words(properties),
-    )
+    return _nested(type_, "trigger", required, properties)
 
 
 def _runner(type_: str, properties: str | None = None) -> PluginSpec:
@@ -108,7 +102,7 @@ COMMON_TRIGGER_KEYS = _words(
 )
 COMMON_RUNNER_KEYS = _words("type version")
 # A nested plugin (io.kestra.core.plugins.AdditionalPlugin declares only `type`); `version` as for runners.
-COMMON_NESTED_KEYS = _words("type version")
+COMMON_NESTED_KEYS = COMMON_RUNNER_KEYS
 # Flowable tasks: their own error and finally branches hold tasks too.
 _FLOWABLE_LISTS = ("errors", "finally")
 

@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 
 from common.errors import run_cli
-from flowcheck import flow_catalog, flow_lint, kestra_cron, kestra_plugins
+from flowcheck import flow_catalog, flow_lint, flow_paths, kestra_cron, kestra_plugins
 from stacks.settings import PROJECT_ROOT
 from tests.support.kestra_judge import KestraUnavailable, judge
 from tests.support.synth import FLOWS_DIR, repository_catalog, resources, synth_stack
 
-FLOWS = flow_catalog.flow_paths(FLOWS_DIR)
+FLOWS = flow_paths(FLOWS_DIR)
 BAD = sorted((PROJECT_ROOT / "tests" / "fixtures" / "bad_flows").glob("*.yaml"))
 
 

@@ -17,14 +17,14 @@ from typing import Any
 import pytest
 import yaml
 
-from flowcheck import flow_catalog, flow_lint, kestra_plugins
+from flowcheck import flow_catalog, flow_lint, flow_paths, kestra_plugins
 from stacks.gce import cloud_init
 from stacks.settings import PROJECT_ROOT
 from tests.policy.gcp_rules import user_data_of, written_files
 from tests.support.kestra_judge import KestraVerdict, judge, pinned_kestra_version, properties_from, write_probes
 from tests.support.synth import FLOW_CHECKER_TEST, FLOWS_DIR
 
-FLOWS = flow_catalog.flow_paths(FLOWS_DIR)
+FLOWS = flow_paths(FLOWS_DIR)
 BAD = sorted((PROJECT_ROOT / "tests" / "fixtures" / "bad_flows").glob("*.yaml"))
 GOOD = sorted((PROJECT_ROOT / "tests" / "fixtures" / "good_flows").glob("*.yaml"))
 SYSTEM_FLOW_IDS = ("zoomcamp_git_sync", "zoomcamp_gcp_kv")
