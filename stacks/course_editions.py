@@ -142,29 +142,37 @@ def _renamer(renames: Mapping[str, str]) -> re.Pattern[str] | None:
 
 def rename_text(text: str, renames: Mapping[str, str]) -> str:
     """Every whole-word occurrence of an old id replaced by its new one, all at once."""
-    pattern = _renamer(renames)
+    return _substitute(_renamer(renames), text, renames)
+
+
+def _substitute(pattern: re.Pattern[str] | None, text: str, renames: Mapping[str, str]) -> str:
     return text if pattern is None else pattern.sub(lambda match: renames[match.group(0)], text)
 
 
-def _rename_strings(value: Any, renames: Mapping[str, str]) -> Any:
+def _rename_strings(value: Any, pattern: re.Pattern[str] | None, renames: Mapping[str, str]) -> Any:
     """The same replacement applied to every string of a parsed document (keys included)."""
     if isinstance(value, str):
-        return rename_text(value, renames)
+        return _substitute(pattern, value, renames)
     if isinstance(value, dict):
-        return {_rename_strings(k, renames): _rename_strings(v, renames) for k, v in value.items()}
+        return {_rename_strings(k, pattern, renames): _rename_strings(v, pattern, renames) for k, v in value.items()}
     if isinstance(value, list):
-        return [_rename_strings(item, renames) for item in value]
+        return [_rename_strings(item, pattern, renames) for item in value]
     return value
 
 
 def renamed_source(text: str, document: Any, renames: Mapping[str, str], label: str) -> tuple[str, Any]:
-    """`text` renamed line by line, checked: it must parse to `document` with its strings renamed."""
-    renamed = rename_text(text, renames)
-    expected = _rename_strings(document, renames)
-    try:
-        parsed = yaml.safe_load(renamed)
-    except yaml.YAMLError:
-        parsed = None
+    """`text` renamed line by line, checked: it must parse to `document` with its strings renamed.
+    An unchanged text is `document` itself (parsed already), so it is not parsed again."""
+    pattern = _renamer(renames)
+    renamed = _substitute(pattern, text, renames)
+    expected = _rename_strings(document, pattern, renames)
+    if renamed == text:
+        parsed = document
+    else:
+        try:
+            parsed = yaml.safe_load(renamed)
+        except yaml.YAMLError:
+            parsed = None
     if parsed != expected:
         raise EditionError(
             f"{label}: renaming its flow ids ({', '.join(f'{a} -> {b}' for a, b in renames.items())}) changes more "
@@ -231,7 +239,10 @@ def edition_flows(
             continue  # a course flow of the other edition
         label = _display(flow.path)
         content, document = renamed_source(flow.content, flow.document, renames, label)
-        renamed = replace(flow, flow_id=document["id"], content=content, document=document)
+        # An unchanged flow stays the catalog's own object, with its cached editable_content.
+        renamed = flow
+        if content != flow.content:
+            renamed = replace(flow, flow_id=document["id"], content=content, document=document)
         if renamed.flow_id != ids.get(file_id, file_id):
             raise EditionError(f"{label}: renamed to id {renamed.flow_id!r}, expected {ids.get(file_id, file_id)!r}")
         if content != flow.content:

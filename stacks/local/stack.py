@@ -19,7 +19,6 @@ from constructs import Construct
 
 from flowcheck.flow_catalog import FlowFile
 from stacks import terraform_text
-from stacks.course_editions import edition_flows
 from stacks.dbt_project import DbtFile
 from stacks.kestra import KestraNamespaceFile, KestraNamespaceFileProps, KestraProvider, KestraProviderProps
 from stacks.local.credentials import CREDENTIALS_FILE, ENCRYPTION_KEY_VARIABLE, VARIABLES
@@ -99,9 +98,10 @@ class LocalStack(TerraformStack):
                 password=passwords["kestra_password"].string_value,
             ),
         )
-        # The course edition's flows, under its ids (a flow's construct id follows its deployed id, so
+        # The course edition's flows, under its ids, as stacks.course_editions.deployed_flows gives them
+        # (build_app passes them; a flow's construct id follows its deployed id, so
         # switching ZOOMCAMP_COURSE_EDITION removes the old flows and adds the new ones in a plan).
-        self.flows = KestraFlows(self, "flows", flows=edition_flows(flows, settings.course_edition), depends_on=ready)
+        self.flows = KestraFlows(self, "flows", flows=flows, depends_on=ready)
         # The dbt flows run the project from these files: always the version deployed with them.
         self.dbt_files = [
             KestraNamespaceFile(
