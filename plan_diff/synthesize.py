@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -171,9 +170,10 @@ def revision_key(repo: Path, commit: str, stacks: tuple[str, ...], env: Mapping[
     environment = _environment_parts(stacks, env)
     if environment is None:
         return None
-    venv_lock = synth_cache._digest(repo / "Pipfile.lock")  # the .venv the base runs with is ours
-    parts = [_CACHE_FORMAT, "revision", commit, ",".join(stacks), f"venv-lock={venv_lock}", *environment]
-    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+    venv_lock = synth_cache.file_digest(repo / "Pipfile.lock")  # the .venv the base runs with is ours
+    return synth_cache.key_of(
+        [_CACHE_FORMAT, "revision", commit, ",".join(stacks), f"venv-lock={venv_lock}", *environment]
+    )
 
 
 def tree_key(tree: Path, stacks: tuple[str, ...], env: Mapping[str, str] | None = None) -> str | None:
@@ -191,9 +191,10 @@ def tree_key(tree: Path, stacks: tuple[str, ...], env: Mapping[str, str] | None 
     if key is None:
         return None
     # The app there also reads optional settings a learner keeps in the tree's credentials file.
-    credentials = synth_cache._digest(tree / ".secrets" / "local.env")
-    parts = [_CACHE_FORMAT, "tree", key, ",".join(stacks), f"credentials={credentials}", *environment]
-    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+    credentials = synth_cache.file_digest(tree / ".secrets" / "local.env")
+    return synth_cache.key_of(
+        [_CACHE_FORMAT, "tree", key, ",".join(stacks), f"credentials={credentials}", *environment]
+    )
 
 
 def cached(folder: Path | None, key: str | None) -> Stacks | None:
@@ -223,31 +224,49 @@ def store(folder: Path | None, key: str | None, stacks: Stacks) -> None:
             old.unlink(missing_ok=True)
 
 
+def _reuse_or_build(
+    folder: Path | None,
+    key: str | None,
+    reused: str,
+    building: str,
+    build: Callable[[], Stacks],
+    announce: Callable[[str], None],
+) -> Stacks:
+    found = cached(folder, key)
+    if found is not None:
+        announce(reused)
+        return found
+    announce(building)
+    result = build()
+    store(folder, key, result)
+    return result
+
+
 def synthesize_revision_cached(
     repo: Path, commit: str, label: str, stacks: tuple[str, ...], announce: Callable[[str], None]
 ) -> Stacks:
     """The base's stacks, reused when this commit was synthesized before with the same settings."""
     folder = cache_dir(repo)
-    key = revision_key(repo, commit, stacks) if folder is not None else None
-    found = cached(folder, key)
-    if found is not None:
-        announce(f"reused {', '.join(stacks)} at {label}: synthesized before with the same settings")
-        return found
-    announce(f"synthesizing {', '.join(stacks)} at {label} in a temporary worktree")
-    result = synthesize_revision(repo, commit, label, stacks)
-    store(folder, key, result)
-    return result
+    names = ", ".join(stacks)
+    return _reuse_or_build(
+        folder,
+        revision_key(repo, commit, stacks) if folder is not None else None,
+        f"reused {names} at {label}: synthesized before with the same settings",
+        f"synthesizing {names} at {label} in a temporary worktree",
+        lambda: synthesize_revision(repo, commit, label, stacks),
+        announce,
+    )
 
 
 def synthesize_tree_cached(tree: Path, label: str, stacks: tuple[str, ...], announce: Callable[[str], None]) -> Stacks:
     """The working tree's stacks, reused when nothing that goes into them changed since the last diff."""
     folder = cache_dir(tree)
-    key = tree_key(tree, stacks) if folder is not None else None
-    found = cached(folder, key)
-    if found is not None:
-        announce(f"reused {', '.join(stacks)} at {label}: nothing that goes into them changed")
-        return found
-    announce(f"synthesizing {', '.join(stacks)} at {label}")
-    result = synthesize_tree(tree, label, stacks)
-    store(folder, key, result)
-    return result
+    names = ", ".join(stacks)
+    return _reuse_or_build(
+        folder,
+        tree_key(tree, stacks) if folder is not None else None,
+        f"reused {names} at {label}: nothing that goes into them changed",
+        f"synthesizing {names} at {label}",
+        lambda: synthesize_tree(tree, label, stacks),
+        announce,
+    )

@@ -84,6 +84,11 @@ def candidate_files(dbt_dir: Path) -> list[str]:
     return sorted({n for n in names if (dbt_dir / n).is_file()})
 
 
+def shipped_files(dbt_dir: Path) -> list[str]:
+    """The files of dbt_dir the local stack ships as namespace files (the synth cache keys on them too)."""
+    return [name for name in candidate_files(dbt_dir) if belongs_in_kestra(name)]
+
+
 def _read(dbt_dir: Path, relative_path: str) -> DbtFile:
     path = dbt_dir / relative_path
     try:
@@ -99,7 +104,7 @@ def _read(dbt_dir: Path, relative_path: str) -> DbtFile:
 def load_dbt_project(dbt_dir: Path = DBT_DIR) -> list[DbtFile]:
     if not (dbt_dir / "dbt_project.yml").is_file():
         raise DbtProjectError(f"{dbt_dir / 'dbt_project.yml'}: missing; the dbt flows need the dbt project there")
-    files = [_read(dbt_dir, name) for name in candidate_files(dbt_dir) if belongs_in_kestra(name)]
+    files = [_read(dbt_dir, name) for name in shipped_files(dbt_dir)]
     _check_unique_ids(dbt_dir, files)
     return files
 

@@ -75,7 +75,7 @@ def output_dir(env: Mapping[str, str]) -> Path:
 # --- the key ---------------------------------------------------------------------------
 
 
-def _digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
     try:
         return hashlib.sha256(path.read_bytes()).hexdigest()
     except FileNotFoundError:
@@ -95,7 +95,7 @@ def _tree_files(folder: Path) -> list[Path]:
 
 
 def _files_part(label: str, folder: Path, names: Iterable[str]) -> list[str]:
-    return [f"{label}/{name}={_digest(folder / name)}" for name in names]
+    return [f"{label}/{name}={file_digest(folder / name)}" for name in names]
 
 
 def _tree_part(label: str, folder: Path) -> list[str]:
@@ -104,14 +104,13 @@ def _tree_part(label: str, folder: Path) -> list[str]:
 
 
 def _dbt_part(root: Path) -> list[str]:
-    """The dbt files the local stack ships, chosen exactly as stacks/dbt_project.py chooses them."""
-    from stacks.dbt_project import belongs_in_kestra, candidate_files
+    """The dbt files the local stack ships: stacks/dbt_project.py's own choice."""
+    from stacks.dbt_project import shipped_files
 
     dbt_dir = root / "dbt"
     if not dbt_dir.is_dir():
         return ["dbt: absent"]
-    shipped = [name for name in candidate_files(dbt_dir) if belongs_in_kestra(name)]
-    return _files_part("dbt", dbt_dir, ["dbt_project.yml", *shipped])
+    return _files_part("dbt", dbt_dir, ["dbt_project.yml", *shipped_files(dbt_dir)])
 
 
 def settings_values(settings: Settings) -> str:
@@ -162,7 +161,7 @@ def adc_inputs(env: Mapping[str, str]) -> list[str] | None:
     parts = []
     explicit = env.get("GOOGLE_APPLICATION_CREDENTIALS", "").strip()
     if explicit:
-        parts.append(f"adc-explicit={_digest(Path(explicit))}")
+        parts.append(f"adc-explicit={file_digest(Path(explicit))}")
     if env.get("CLOUDSDK_CONFIG"):
         config_dir = Path(env["CLOUDSDK_CONFIG"])
     else:
@@ -195,6 +194,11 @@ def synth_key(root: Path, settings: Settings, env: Mapping[str, str], cwd: Path 
         from stacks.gcp.target import origin_https_url
 
         parts.append(f"origin={origin_https_url(str(root))}")
+    return key_of(parts)
+
+
+def key_of(parts: list[str]) -> str:
+    """The key of a list of inputs, one per line (the synth key, plan_diff's keys)."""
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
