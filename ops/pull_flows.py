@@ -30,6 +30,7 @@ from flowcheck.flow_catalog import READ_ONLY_LABEL, FlowFile, load_flow_catalog
 from flowcheck.flow_lint import lint_flow_text
 from ops.deploy.kestra_health import KestraApi, local_kestra_api
 from stacks.course_editions import edition_flows, to_file_ids
+from stacks.settings import Settings
 
 API = "/api/v1/main/flows"
 _TOP_LEVEL_KEY = re.compile(r"^([A-Za-z_][\w-]*)\s*:", re.MULTILINE)
@@ -137,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = CommandLine(prog="make pull-flows", description=__doc__.splitlines()[0])
     parser.add_argument("--dry-run", action="store_true", help="say what would be written, write nothing")
     args = parser.parse_args(argv)
-    api, settings = local_kestra_api(os.environ)
+    settings = Settings.from_env(os.environ)
+    api = local_kestra_api(settings)
     print(f"==> Flows of {settings.kestra.namespace} in {api.url} -> {settings.flows_dir}")
     refused = pull_flows(
         api,

@@ -81,7 +81,6 @@ class Smoke:
     """What the steps share: the settings, the API once logged in, the first load's result."""
 
     settings: Settings
-    env: Mapping[str, str]
     read_month: MonthReader
     credentials: Path = CREDENTIALS_FILE
     timeout: float = DEFAULT_TIMEOUT
@@ -121,7 +120,7 @@ class Step:
 def check_login(smoke: Smoke) -> str:
     settings = smoke.settings
     try:
-        api, _ = local_kestra_api(smoke.env, smoke.credentials)
+        api = local_kestra_api(smoke.settings, smoke.credentials)
     except BundleError as error:
         raise StepFailed(str(error), "deploy the stack first: make deploy-local") from None
     answer = ask_kestra(api.url, api.username, api.password)
@@ -417,7 +416,7 @@ def main(
     env = os.environ if env is None else env
     settings = Settings.from_env(env)
     reader = read_month or postgres_month_reader(settings, credentials)
-    smoke = Smoke(settings, env, reader, credentials=credentials, timeout=args.timeout)
+    smoke = Smoke(settings, reader, credentials=credentials, timeout=args.timeout)
     print(f"==> Checking the local stack at {settings.local.kestra_url} as a learner would", file=out)
     failed = run_smoke(smoke, out)
     print("", file=out)

@@ -129,15 +129,14 @@ class KestraApi:
             return status, answer.decode("utf-8", "replace")
 
 
-def local_kestra_api(env: Mapping[str, str], credentials: Path = CREDENTIALS_FILE) -> tuple[KestraApi, Settings]:
+def local_kestra_api(settings: Settings, credentials: Path = CREDENTIALS_FILE) -> KestraApi:
     """The local stack's Kestra with the login a learner uses: KESTRA_PASSWORD, else the generated one."""
-    settings = Settings.from_env(env)
     password = settings.kestra.password
     if not password:
         if not credentials.exists():
             raise BundleError(f"no {credentials.name} and no KESTRA_PASSWORD: the local stack was never deployed here")
         password = read_credentials(credentials)["kestra_password"]
-    return KestraApi(settings.local.kestra_url, settings.kestra.username, password), settings
+    return KestraApi(settings.local.kestra_url, settings.kestra.username, password)
 
 
 def ask_kestra(url: str, username: str, password: str, timeout: float = 5.0) -> Answer:

@@ -150,8 +150,8 @@ def test_labels_kestra_wrote_inline_are_refused_not_mangled() -> None:
 
 def test_a_checkout_never_deployed_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match=r"no local\.env and no KESTRA_PASSWORD: the local stack was never deployed"):
-        local_kestra_api({}, tmp_path / "local.env")
-    api, _ = local_kestra_api({"KESTRA_PASSWORD": PASSWORD}, tmp_path / "local.env")
+        local_kestra_api(Settings.from_env({}), tmp_path / "local.env")
+    api = local_kestra_api(Settings.from_env({"KESTRA_PASSWORD": PASSWORD}), tmp_path / "local.env")
     assert (api.url, api.password) == ("http://localhost:8080", PASSWORD)
 
 
@@ -188,7 +188,7 @@ def test_make_pull_flows_refuses_a_flow_broken_in_the_ui_in_one_line_and_leaves_
     deployed.clear()
     deployed.update({f.flow_id: f.editable_content for f in deployed_flows(settings)})
     deployed["04_postgres_taxi"] = edit(deployed["04_postgres_taxi"])
-    monkeypatch.setattr("ops.pull_flows.local_kestra_api", lambda env: (api, settings))
+    monkeypatch.setattr("ops.pull_flows.local_kestra_api", lambda _settings: api)
     before = {path.name: path.read_bytes() for path in flows_dir.iterdir()}
 
     assert run_cli(lambda: main([])) == 1

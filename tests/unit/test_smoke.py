@@ -63,7 +63,7 @@ class Live:
 
     def smoke(self, **options: Any) -> Smoke:
         settings = Settings.from_env(self.env)
-        return Smoke(settings, self.env, self.read_month, credentials=self.credentials, sleep=lambda _: None, **options)
+        return Smoke(settings, self.read_month, credentials=self.credentials, sleep=lambda _: None, **options)
 
     def run(self, **options: Any) -> tuple[int, list[str]]:
         out = io.StringIO()
