@@ -8,7 +8,7 @@ month is committed and visible:
                 (no check, no hash, nothing replaced: the least any load can do);
 * course path - the course's flow: decompress, COPY into a staging table, UPDATE to add the hash
                 and filename, MERGE into an unindexed `{taxi}_tripdata` on unique_row_id;
-* ours        - flows/02_postgres_taxi.yaml run by tests/support/flow_sql.py: the extract task's own
+* ours        - flows/04_postgres_taxi.yaml run by tests/support/flow_sql.py: the extract task's own
                 script (decompress, check every line, hash, written by its worker processes), then
                 the flow's own SQL: a fresh staging table, one COPY, the swap into the month's
                 partition in one transaction.
@@ -48,7 +48,7 @@ from tests.support.flow_sql import copy_in, flow, load_month  # noqa: E402
 from tests.support.postgres_server import PostgresServer  # noqa: E402
 from tests.support.tlc_data import YELLOW_COLUMNS, TlcMonth, write_month  # noqa: E402
 
-FLOW = "02_postgres_taxi"
+FLOW = "04_postgres_taxi"
 COLUMN_LIST = ", ".join(YELLOW_COLUMNS)
 SEED_HASH = (
     "md5(COALESCE(CAST(VendorID AS text), '') || COALESCE(CAST(tpep_pickup_datetime AS text), '') || "
@@ -108,7 +108,7 @@ def _gunzip(source: Path, target: Path) -> Path:
 
 
 def _ours(conn: psycopg.Connection[Any], month: TlcMonth) -> int:
-    """flows/02_postgres_taxi.yaml from the downloaded file: its extract script, then its SQL."""
+    """flows/04_postgres_taxi.yaml from the downloaded file: its extract script, then its SQL."""
     return load_month(conn, "yellow", 2019, month.month, month.path).outputs["copy_in"]["rowCount"]
 
 

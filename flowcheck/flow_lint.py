@@ -6,7 +6,7 @@ runs in the server's time zone). Every rule here names the file, the task (or in
 variable) and the fix in one line. Works on any flow file, not only this repository's:
 
     from flowcheck.flow_lint import check_flow_file, lint_flow_file
-    problems = lint_flow_file(Path("flows/02_postgres_taxi.yaml"))   # list of one-line messages
+    problems = lint_flow_file(Path("flows/04_postgres_taxi.yaml"))   # list of one-line messages
     check_flow_file(path)                                              # raises FlowLintError
 
 CLI: `python -m flowcheck.flow_lint [FILE ...]` (default: flows/*.yaml) checks files one by one; `make check-flows`

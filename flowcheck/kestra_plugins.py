@@ -237,7 +237,7 @@ PLUGINS: dict[str, PluginSpec] = {
             "writeDisposition createDisposition jobTimeout labels defaultDataset priority allowLargeResults "
             "useQueryCache flattenResults dryRun useLegacySql maximumBillingTier maximumBytesBilled maxResults",
         ),
-        _task("io.kestra.plugin.gcp.auth.OauthAccessToken", "", "accessToken", _GCP),  # 07_gcp_dbt: token from ADC
+        _task("io.kestra.plugin.gcp.auth.OauthAccessToken", "", "accessToken", _GCP),  # gcp_dbt: token from ADC
         # AI (10_chat_without_rag, 11_chat_with_rag), read from plugin-ai's source (see _AI_OUTPUTS): the
         # required ones are @NotNull without a default; `aiResponse` / `completion` are deprecated outputs.
         _task(

@@ -1,6 +1,6 @@
 """dbt/constraints.txt: the exact Python packages the dbt flows install, taken from the lock the tests run.
 
-The Kestra flows 03_postgres_dbt and 07_gcp_dbt run dbt in a pinned Python image and install dbt
+The Kestra flows postgres_dbt and gcp_dbt run dbt in a pinned Python image and install dbt
 at the start of each run (`pip install --constraint dbt/constraints.txt dbt-core dbt-<adapter>`).
 dbt Labs' ghcr.io/dbt-labs/dbt-<adapter> images are not a dependable pin: their publication
 stopped at 1.9.0 when the adapters moved into the dbt-adapters repository (dbt-labs/dbt-adapters

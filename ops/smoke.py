@@ -9,9 +9,9 @@ skipped. The steps, in order:
    KESTRA_PASSWORD) works;
 2. every flow the local stack ships (flows/, under the course edition's ids) is in Kestra;
 3. the KV values the local stack sets (stacks/local/kv.py) are in the namespace, with their values;
-4. the getting-started pipeline (flows/01_getting_started_data_pipeline.yaml) runs through
+4. the getting-started pipeline (flows/03_getting_started_data_pipeline.yaml) runs through
    Kestra's API to SUCCESS;
-5. the taxi flow (flows/02_postgres_taxi.yaml) loads green 2019-01 into the data PostgreSQL, with
+5. the taxi flow (flows/04_postgres_taxi.yaml) loads green 2019-01 into the data PostgreSQL, with
    the row count the execution reported (else the published file's);
 6. the same month loaded again leaves the same rows (count and md5 of the ordered unique_row_id).
 
@@ -42,8 +42,8 @@ from stacks.settings import PROJECT_ROOT, Settings
 
 # The flows the smoke runs, by file (flows/<name>.yaml); the id Kestra holds each under is the
 # course edition's (deployed_flows: what the local stack ships).
-GETTING_STARTED = "01_getting_started_data_pipeline"
-TAXI_FLOW = "02_postgres_taxi"
+GETTING_STARTED = "03_getting_started_data_pipeline"
+TAXI_FLOW = "04_postgres_taxi"
 TAXI_INPUTS = {"taxi": "green", "year": "2019", "month": "01"}
 TAXI_TABLE = ("public", "green_tripdata")
 TAXI_FILE = "green_tripdata_2019-01.csv"

@@ -1,7 +1,7 @@
 """The course edition a stack deploys: which flows of flows/, under which ids.
 
 The course's module 2 exists in two editions (stacks/course_editions.yaml): the 2025 cohort's
-flows and the current ones, which renumbered the same flows (`02_postgres_taxi` is
+flows and the current ones, which renumbered the same flows (`04_postgres_taxi` is
 `04_postgres_taxi`) and added four. flows/ keeps one file per flow; an edition that deploys a flow
 under another id gets its text renamed here, at synth time, never a copied file:
 
@@ -47,7 +47,7 @@ from flowcheck.kestra_ids import KESTRA_ID_PATTERN
 from stacks.settings import COURSE_EDITIONS, PROJECT_ROOT, Settings
 
 MAP_FILE = Path(__file__).with_name("course_editions.yaml")
-# Not a letter, digit, '_' or '-' on either side: `02_postgres_taxi` is renamed, `02_postgres_taxi_scheduled`
+# Not a letter, digit, '_' or '-' on either side: `04_postgres_taxi` is renamed, `05_postgres_taxi_scheduled`
 # is not part of it ('.' may follow: a sentence's end, `namespace.flow`, a file name).
 _BOUNDARY_BEFORE = r"(?<![A-Za-z0-9_-])"
 _BOUNDARY_AFTER = r"(?![A-Za-z0-9_-])"

@@ -1,6 +1,6 @@
 """The dbt project's files that Kestra gets as namespace files, read once, as UTF-8 text.
 
-The dbt flows (03_postgres_dbt, 07_gcp_dbt) run the project from namespace `zoomcamp`, so
+The dbt flows (postgres_dbt, gcp_dbt) run the project from namespace `zoomcamp`, so
 they always run the version deployed with them: the local stack ships these files as
 `kestra_namespace_file` resources, and the Kestra on Compute Engine syncs the same folder
 from Git with SyncNamespaceFiles. SyncNamespaceFiles (kestra-io/plugin-git, AbstractSyncTask)

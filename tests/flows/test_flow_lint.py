@@ -74,11 +74,11 @@ def test_repository_flow_has_no_warnings(path: Path, stack_kv_and_secrets: tuple
 def test_the_course_flows_are_all_there() -> None:
     names = {p.stem for p in FLOWS}
     expected = {
-        "01_getting_started_data_pipeline",
-        "02_postgres_taxi",
-        "02_postgres_taxi_scheduled",
-        "06_gcp_taxi",
-        "06_gcp_taxi_scheduled",
+        "03_getting_started_data_pipeline",
+        "04_postgres_taxi",
+        "05_postgres_taxi_scheduled",
+        "08_gcp_taxi",
+        "09_gcp_taxi_scheduled",
     }
     assert expected <= names, f"missing flows: {sorted(expected - names)}"
 

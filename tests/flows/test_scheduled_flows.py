@@ -18,7 +18,7 @@ from flowcheck import pebble
 from tests.support.flow_sql import context as flow_context
 from tests.support.flow_sql import flow, render, resolve_inputs, task
 
-SCHEDULED = {"02_postgres_taxi_scheduled": "02_postgres_taxi", "06_gcp_taxi_scheduled": "06_gcp_taxi"}
+SCHEDULED = {"05_postgres_taxi_scheduled": "04_postgres_taxi", "09_gcp_taxi_scheduled": "08_gcp_taxi"}
 NEW_YORK = ZoneInfo("America/New_York")
 PUBLISHED = [(y, m) for y, m in itertools.product((2019, 2020, 2021), range(1, 13)) if (y, m) <= (2021, 7)]
 
@@ -53,7 +53,7 @@ def test_each_published_month_calls_the_load_flow_with_its_own_month(name: str) 
 @pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "Australia/Sydney", "America/Los_Angeles"])
 def test_the_month_does_not_depend_on_the_zone_the_date_is_written_in(zone: str) -> None:
     """Kestra may hand trigger.date over in another zone (server, backfill form): same instant, same month."""
-    document = flow("02_postgres_taxi_scheduled")
+    document = flow("05_postgres_taxi_scheduled")
     call = task(document, "load_month")
     for year, month in PUBLISHED:
         instant = datetime(year, month, 1, 9, tzinfo=NEW_YORK).astimezone(ZoneInfo(zone))
@@ -81,7 +81,7 @@ def test_months_after_2021_07_fail_with_a_message_before_calling_the_load_flow(n
 
 
 def test_a_manual_run_uses_its_start_date_and_fails_clearly() -> None:
-    document = flow("02_postgres_taxi_scheduled")
+    document = flow("05_postgres_taxi_scheduled")
     ctx = flow_context(document, {"taxi": "green"})  # no trigger: started with Execute
     ctx.variables["execution"]["startDate"] = "2026-11-25T08:00:00Z"
     fail = task(document, "check_month")
@@ -100,10 +100,10 @@ def test_the_labels_of_a_scheduled_or_backfilled_run_reach_the_load(name: str) -
 @pytest.mark.parametrize(
     ("name", "taxi"),
     [
-        ("02_postgres_taxi", "yellow"),
-        ("06_gcp_taxi", "green"),
-        ("02_postgres_taxi_scheduled", "yellow"),
-        ("06_gcp_taxi_scheduled", "green"),
+        ("04_postgres_taxi", "yellow"),
+        ("08_gcp_taxi", "green"),
+        ("05_postgres_taxi_scheduled", "yellow"),
+        ("09_gcp_taxi_scheduled", "green"),
     ],
 )
 def test_each_load_flow_defaults_to_the_course_s_taxi(name: str, taxi: str) -> None:

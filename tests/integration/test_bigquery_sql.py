@@ -1,4 +1,4 @@
-"""06_gcp_taxi's BigQuery SQL: parsed in the BigQuery dialect, compared with the course's tables,
+"""08_gcp_taxi's BigQuery SQL: parsed in the BigQuery dialect, compared with the course's tables,
 and its check-load-and-MERGE logic run on DuckDB with generated months.
 
 There is no BigQuery here. sqlglot parses each statement the flow renders (the same text
@@ -42,14 +42,14 @@ from tests.support.flow_sql import KV, TaskFailed, flow, render, run_python_scri
 from tests.support.flow_sql import context as flow_context
 from tests.support.tlc_data import COLUMNS, TlcMonth, truncated_copy, write_month
 
-GCP_FLOW = "06_gcp_taxi"
+GCP_FLOW = "08_gcp_taxi"
 QUERY = "io.kestra.plugin.gcp.bigquery.Query"
 BQ_TASKS = ("bq_check_table", "bq_create_table", "bq_external_table", "bq_month_table", "bq_merge")
 PROJECT, DATASET = KV["GCP_PROJECT_ID"], KV["GCP_DATASET"]
 PREFIX = {"yellow": "tpep", "green": "lpep"}
 
 # ---- the course's tables, written from 02-workflow-orchestration/flows/08_gcp_taxi.yaml -----------
-# (the 2025 edition's 06_gcp_taxi.yaml has the same tables). Column descriptions left out.
+# (the 2025 edition's 08_gcp_taxi.yaml has the same tables). Column descriptions left out.
 
 COURSE_COLUMNS: dict[str, list[tuple[str, str]]] = {
     "yellow": [
@@ -210,7 +210,7 @@ def test_unique_row_id_is_the_course_s_expression(taxi: str) -> None:
 
 @pytest.mark.parametrize("taxi", ["yellow", "green"])
 def test_the_file_columns_are_the_same_in_bigquery_and_postgresql(taxi: str) -> None:
-    pg_columns = flow("02_postgres_taxi")["variables"]["columns"][taxi]
+    pg_columns = flow("04_postgres_taxi")["variables"]["columns"][taxi]
     pg_names = [line.split()[0] for line in pg_columns.strip().splitlines()]
     ext = parse_bigquery(rendered_sql(taxi, 2019, 1)["bq_external_table"])
     assert [name for name, _ in column_defs(ext)] == pg_names
@@ -226,7 +226,7 @@ def test_the_column_list_uses_the_type_names_information_schema_reports(taxi: st
 
 def test_the_learner_sees_the_course_s_variables() -> None:
     document = flow(GCP_FLOW)
-    downloaded = {"download": {"uri": "kestra:///zoomcamp/06_gcp_taxi/download/green_tripdata_2021-07.csv.gz"}}
+    downloaded = {"download": {"uri": "kestra:///zoomcamp/08_gcp_taxi/download/green_tripdata_2021-07.csv.gz"}}
     ctx = flow_context(document, {}, outputs=downloaded)  # the inputs' defaults: green, 2019, 01
     values = {name: render(f"{{{{ render(vars.{name}) }}}}", ctx) for name in ("file", "gcs_file", "table", "data")}
     assert values == {
@@ -239,7 +239,7 @@ def test_the_learner_sees_the_course_s_variables() -> None:
 
 def test_the_checked_file_is_what_gcs_and_the_external_table_get() -> None:
     document = flow(GCP_FLOW)
-    downloaded = {"download": {"uri": "kestra:///zoomcamp/06_gcp_taxi/download/green_tripdata_2021-07.csv.gz"}}
+    downloaded = {"download": {"uri": "kestra:///zoomcamp/08_gcp_taxi/download/green_tripdata_2021-07.csv.gz"}}
     ctx = flow_context(document, {"taxi": "green", "year": "2021", "month": "07"}, outputs=downloaded)
     upload = task(document, "upload_to_gcs")
     assert render(upload["from"], ctx) == render(task(document, "verify")["inputFiles"]["tripdata.csv.gz"], ctx)
@@ -266,8 +266,8 @@ def test_gcp_flows_use_kv_settings_and_application_default_credentials() -> None
 
 
 def test_both_load_flows_check_downloads_with_the_same_script() -> None:
-    extract, verify = task(flow("02_postgres_taxi"), "extract"), task(flow(GCP_FLOW), "verify")
-    assert verify["script"] == extract["script"], "keep one check: copy 02_postgres_taxi's extract script to 06"
+    extract, verify = task(flow("04_postgres_taxi"), "extract"), task(flow(GCP_FLOW), "verify")
+    assert verify["script"] == extract["script"], "keep one check: copy 04_postgres_taxi's extract script to 06"
     assert set(verify["env"]) == {"TAXI", "SOURCE", "LABEL"}, "check only: no EXTRACT, no TARGET (BigQuery hashes)"
     assert "outputFiles" not in verify
     for key in ("containerImage", "taskRunner", "inputFiles"):

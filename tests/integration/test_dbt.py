@@ -55,7 +55,7 @@ DROPOFF = {"yellow": "tpep_dropoff_datetime", "green": "lpep_dropoff_datetime"}
 
 
 def load_month(conn: psycopg.Connection[Any], month: TlcMonth) -> None:
-    """Load one generated month by running flows/02_postgres_taxi.yaml's own script and SQL."""
+    """Load one generated month by running flows/04_postgres_taxi.yaml's own script and SQL."""
     result = flow_sql.load_month(conn, month.taxi, month.year, month.month, month.path)
     assert result.rows == month.data_rows
 
@@ -351,7 +351,7 @@ def test_bigquery_target_parses_with_the_shipped_profile_and_no_credentials(tmp_
 
 
 def test_bigquery_sql_compiles_and_parses_as_bigquery(tmp_path: Path) -> None:
-    """An offline token (oauth-secrets, as the 07_gcp_dbt flow uses) lets dbt compile without ADC."""
+    """An offline token (oauth-secrets, as the gcp_dbt flow uses) lets dbt compile without ADC."""
     env = bigquery_env(tmp_path, DBT_BQ_METHOD="oauth-secrets", DBT_ENV_SECRET_BQ_TOKEN="offline-not-a-token")
     run = run_dbt(["compile", "--no-populate-cache"], env, tmp_path)
     assert run.returncode == 0, run.output[-4000:]

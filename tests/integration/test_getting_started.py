@@ -1,4 +1,4 @@
-"""01_getting_started_data_pipeline: its Python transform and DuckDB query, on a local file.
+"""03_getting_started_data_pipeline: its Python transform and DuckDB query, on a local file.
 
 The flow downloads https://dummyjson.com/products; here tests/fixtures/dummyjson_products.json
 (the same shape, some products without a brand) stands in for the download. The script and the
@@ -20,8 +20,8 @@ from tests.support.flow_sql import context as flow_context
 from tests.support.flow_sql import flow, render, run_python_script, task
 
 FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "dummyjson_products.json"
-FLOW = "01_getting_started_data_pipeline"
-DOWNLOADED = "kestra:///zoomcamp/01_getting_started_data_pipeline/extract/products"
+FLOW = "03_getting_started_data_pipeline"
+DOWNLOADED = "kestra:///zoomcamp/03_getting_started_data_pipeline/extract/products"
 
 
 def run_pipeline(workdir: Path, inputs: dict[str, Any]) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:

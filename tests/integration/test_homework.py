@@ -26,8 +26,8 @@ from tests.support.kestra_judge import KestraUnavailable, judge
 from tests.support.postgres_server import PostgresServer
 from tests.support.tlc_data import TlcMonth, write_month
 
-PG_FLOW = "02_postgres_taxi"
-SCHEDULED_FLOWS = ("02_postgres_taxi_scheduled", "06_gcp_taxi_scheduled")
+PG_FLOW = "04_postgres_taxi"
+SCHEDULED_FLOWS = ("05_postgres_taxi_scheduled", "09_gcp_taxi_scheduled")
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_q1_the_extract_output_is_the_uncompressed_month_under_the_course_s_name
     assert render("{{ render(vars.data) }}", ctx) == "kestra:///extract/yellow_tripdata_2020-12.csv"
 
 
-@pytest.mark.parametrize("name", [PG_FLOW, "06_gcp_taxi"])
+@pytest.mark.parametrize("name", [PG_FLOW, "08_gcp_taxi"])
 def test_q2_the_file_variable_renders_as_the_course_s(name: str) -> None:
     ctx = context(flow(name), {"taxi": "green", "year": "2020", "month": "04"})
     assert render("{{ render(vars.file) }}", ctx) == "green_tripdata_2020-04.csv"
@@ -114,7 +114,7 @@ def test_q6_the_schedules_run_in_new_york_time(name: str) -> None:
 def test_q6_kestra_accepts_timezone_and_refuses_a_location_property(tmp_path: Path) -> None:
     """The right answer validates in Kestra itself; the distractor `location` is refused by Kestra
     and by our checker alike."""
-    document = flow("02_postgres_taxi_scheduled")
+    document = flow("05_postgres_taxi_scheduled")
     good = tmp_path / "timezone.yaml"
     good.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     wrong = dict(document)

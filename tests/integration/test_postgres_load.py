@@ -1,6 +1,6 @@
-"""02_postgres_taxi on a real PostgreSQL: the flow's own SQL and script, on generated months.
+"""04_postgres_taxi on a real PostgreSQL: the flow's own SQL and script, on generated months.
 
-Every statement comes from flows/02_postgres_taxi.yaml rendered by tests/support/flow_sql.py with the
+Every statement comes from flows/04_postgres_taxi.yaml rendered by tests/support/flow_sql.py with the
 inputs Kestra would pass; the data are TLC-shaped files from tests/support/tlc_data.py (empty fields,
 exact duplicate rows, trips from other months). What is proven: row counts equal the files'
 data rows, the hash is the course's md5 of the loaded values, reruns change nothing, months
@@ -272,7 +272,7 @@ def test_a_table_made_by_the_course_s_own_flow_keeps_working(
     db: psycopg.Connection[Any], months: dict[str, TlcMonth]
 ) -> None:
     """The course's flow creates a plain table (no partitions) and MERGEs into it: ours loads into it too."""
-    course = flow_context(flow("02_postgres_taxi"), {"taxi": "yellow"})
+    course = flow_context(flow("04_postgres_taxi"), {"taxi": "yellow"})
     columns = render("{{ vars.columns[inputs.taxi] }}", course)
     db.execute(f"CREATE TABLE public.yellow_tripdata (unique_row_id text, filename text, {columns})")  # type: ignore[arg-type]
     db.execute(
@@ -323,7 +323,7 @@ def test_months_after_2021_07_are_refused_before_any_task(
     assert load_month(db, "yellow", 2021, 7, months["yellow_2021_07"].path).rows == 50
 
 
-@pytest.mark.parametrize("flow_name", ["02_postgres_taxi", "06_gcp_taxi"])
+@pytest.mark.parametrize("flow_name", ["04_postgres_taxi", "08_gcp_taxi"])
 def test_the_check_and_the_fail_task_agree_on_every_selectable_month(flow_name: str) -> None:
     document = flow(flow_name)
     check = document["checks"][0]["condition"]
@@ -341,7 +341,7 @@ def test_the_check_and_the_fail_task_agree_on_every_selectable_month(flow_name: 
 
 
 def _verify_functions() -> dict[str, Any]:
-    document = flow("02_postgres_taxi")
+    document = flow("04_postgres_taxi")
     ctx = flow_context(document, {})
     namespace: dict[str, Any] = {"__name__": "extract_script"}
     exec(render(task(document, "extract")["script"], ctx), namespace)
@@ -502,7 +502,7 @@ def test_a_connection_killed_inside_the_swap_loses_nothing(
 
 def _extract(source: Path, workdir: Path, **env: str) -> tuple[int, str, bytes, bytes]:
     """The flow's extract script on `source` as yellow 2019-01, with extra environment (block size, workers)."""
-    document = flow("02_postgres_taxi")
+    document = flow("04_postgres_taxi")
     node = dict(task(document, "extract"))
     node["env"] = {**node["env"], **env}
     outputs = {"download": {"uri": "kestra:///download/file.csv.gz"}}

@@ -191,7 +191,7 @@ def test_e2e_runs_the_learners_path_on_a_hosted_runner_with_a_time_limit() -> No
         "make deploy-local",
         "make smoke",
         "-detailed-exitcode",
-        ">> flows/01_getting_started_data_pipeline.yaml",
+        ">> flows/03_getting_started_data_pipeline.yaml",
         'length == 1 and .[0].actions == ["update"]',
         "make destroy-local",
         '[ "$after" != "$before" ]',

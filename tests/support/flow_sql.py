@@ -44,7 +44,7 @@ from stacks.settings import PROJECT_ROOT
 
 # FLOW_SQL_FLOWS_DIR points the harness at a mutated copy of flows/ (to prove a test can fail).
 FLOWS_DIR = Path(os.environ.get("FLOW_SQL_FLOWS_DIR", str(PROJECT_ROOT / "flows")))
-PG_FLOW = "02_postgres_taxi"
+PG_FLOW = "04_postgres_taxi"
 TLC_URL = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download/{taxi}/{taxi}_tripdata_{year:04d}-{month:02d}.csv.gz"
 
 # What the stacks provide at run time (local stack KV + secret; GCP KV from the gcp settings).
@@ -428,7 +428,7 @@ def load_month(
     flow_name: str = PG_FLOW,
     on_task: Callable[[str, psycopg.Connection[Any]], None] | None = None,
 ) -> LoadResult:
-    """Run the tasks of flows/02_postgres_taxi.yaml for one month against `conn`.
+    """Run the tasks of flows/04_postgres_taxi.yaml for one month against `conn`.
 
     `csv_gz_path` stands in for the download (the flow's URL is checked, not fetched). The
     connection must be autocommit (CopyIn commits on its own, Queries tasks open their own

@@ -36,14 +36,14 @@ from stacks.gce import system_flows
 from stacks.settings import COURSE_EDITIONS, DEFAULT_COURSE_EDITION, PROJECT_ROOT, Settings, SettingsError
 from tests.support.synth import FLOWS_DIR, repository_catalog, resources, synth_stack
 
-DBT_FLOWS = {"03_postgres_dbt", "07_gcp_dbt"}  # ours: no dbt flow in the 2026 edition, kept in both
+DBT_FLOWS = {"postgres_dbt", "gcp_dbt"}  # ours: no dbt flow in the 2026 edition, kept in both
 COURSE_IDS = {
     "2025": {
-        "01_getting_started_data_pipeline",
-        "02_postgres_taxi",
-        "02_postgres_taxi_scheduled",
-        "06_gcp_taxi",
-        "06_gcp_taxi_scheduled",
+        "03_getting_started_data_pipeline",
+        "04_postgres_taxi",
+        "05_postgres_taxi_scheduled",
+        "08_gcp_taxi",
+        "09_gcp_taxi_scheduled",
     },
     "2026": {
         "01_hello_world",
@@ -57,7 +57,7 @@ COURSE_IDS = {
         "11_chat_with_rag",
     },
 }
-SCHEDULED_CALLS = {"2025": {"02_postgres_taxi_scheduled": "02_postgres_taxi", "06_gcp_taxi_scheduled": "06_gcp_taxi"}}
+SCHEDULED_CALLS = {"2025": {"05_postgres_taxi_scheduled": "04_postgres_taxi", "09_gcp_taxi_scheduled": "08_gcp_taxi"}}
 SCHEDULED_CALLS["2026"] = {"05_postgres_taxi_scheduled": "04_postgres_taxi", "09_gcp_taxi_scheduled": "08_gcp_taxi"}
 GEMINI_KEY = "AIzaTestOnlyKey0123456789abcdefghijklm"
 
@@ -146,12 +146,12 @@ def test_the_rename_is_checked_against_the_parsed_flow() -> None:
     """A rename the text and the structure would not agree on (here: an escaped id) stops synth."""
     text = 'id: uses_taxi\nnamespace: zoomcamp\ndescription: "runs 02_postgres\\x5ftaxi"\ntasks: []\n'
     with pytest.raises(EditionError, match="changes more than the ids"):
-        renamed_source(text, yaml.safe_load(text), {"02_postgres_taxi": "04_postgres_taxi"}, "f.yaml")
+        renamed_source(text, yaml.safe_load(text), {"04_postgres_taxi": "04_postgres_taxi"}, "f.yaml")
     plain = text.replace("\\x5f", "_")
-    _, document = renamed_source(plain, yaml.safe_load(plain), {"02_postgres_taxi": "04_postgres_taxi"}, "f")
+    _, document = renamed_source(plain, yaml.safe_load(plain), {"04_postgres_taxi": "04_postgres_taxi"}, "f")
     assert document["description"] == "runs 04_postgres_taxi"
-    assert rename_text("02_postgres_taxi_scheduled calls 02_postgres_taxi.", {"02_postgres_taxi": "X"}) == (
-        "02_postgres_taxi_scheduled calls X."
+    assert rename_text("05_postgres_taxi_scheduled calls 04_postgres_taxi.", {"04_postgres_taxi": "X"}) == (
+        "05_postgres_taxi_scheduled calls X."
     )
 
 
@@ -176,8 +176,8 @@ def own_flow(folder: Path, flow_id: str, calls: str | None = None) -> None:
 
 
 def test_a_flow_of_your_own_is_deployed_in_every_edition(flows_copy: Path) -> None:
-    own_flow(flows_copy, "foreach_challenge", calls="02_postgres_taxi")
-    for edition, taxi in (("2025", "02_postgres_taxi"), ("2026", "04_postgres_taxi")):
+    own_flow(flows_copy, "foreach_challenge", calls="04_postgres_taxi")
+    for edition, taxi in (("2025", "04_postgres_taxi"), ("2026", "04_postgres_taxi")):
         flows = {f.flow_id: f for f in edition_flows(load_flow_catalog(flows_copy), edition)}
         assert flows["foreach_challenge"].document["tasks"][0]["flowId"] == taxi
 
@@ -249,7 +249,7 @@ def test_hello_world_has_what_the_video_shows() -> None:
 def test_python_runs_in_the_taxi_flows_image_with_pinned_dependencies() -> None:
     flows = documents()
     (task, log) = flows["02_python"]["tasks"]
-    taxi_images = {t.get("containerImage") for t in flows["02_postgres_taxi"]["tasks"]} - {None}
+    taxi_images = {t.get("containerImage") for t in flows["04_postgres_taxi"]["tasks"]} - {None}
     assert task["id"] == "collect_stats" and task["type"] == "io.kestra.plugin.scripts.python.Script"
     assert {task["containerImage"]} == taxi_images
     assert task["taskRunner"]["type"] == "io.kestra.plugin.scripts.runner.docker.Docker"
@@ -358,7 +358,7 @@ def test_the_key_reaches_terraform_only_through_the_tfvars_file(tmp_path: Path) 
 
 
 def test_make_pull_flows_writes_a_ui_edit_of_a_renamed_flow_back_to_its_file(flows_copy: Path) -> None:
-    """Kestra shows 04_postgres_taxi; the learner's edit lands in flows/02_postgres_taxi.yaml, ids of the file."""
+    """Kestra shows 04_postgres_taxi; the learner's edit lands in flows/04_postgres_taxi.yaml, ids of the file."""
     import io
 
     from ops.deploy.kestra_health import KestraApi
@@ -366,20 +366,20 @@ def test_make_pull_flows_writes_a_ui_edit_of_a_renamed_flow_back_to_its_file(flo
     from tests.support.fakes import FakeKestraState, fake_kestra_api
 
     flows = {f.flow_id: f.editable_content for f in edition_flows(load_flow_catalog(flows_copy), "2026")}
-    original = (flows_copy / "02_postgres_taxi.yaml").read_text(encoding="utf-8")
+    original = (flows_copy / "04_postgres_taxi.yaml").read_text(encoding="utf-8")
     flows["04_postgres_taxi"] = flows["04_postgres_taxi"].replace("\ntasks:\n", "\n# timezone exercise\ntasks:\n", 1)
-    flows["02_postgres_taxi"] = (
-        "id: 02_postgres_taxi\nnamespace: zoomcamp\ntasks:\n"
+    flows["04_postgres_taxi"] = (
+        "id: 04_postgres_taxi\nnamespace: zoomcamp\ntasks:\n"
         "  - id: x\n    type: io.kestra.plugin.core.log.Log\n    message: made in the UI\n"
     )
     out = io.StringIO()
     with fake_kestra_api(FakeKestraState("admin@example.com", "Secret123pass", flows=flows)) as url:
         api = KestraApi(url, "admin@example.com", "Secret123pass", timeout=5)
         assert pull_flows(api, flows_copy, "zoomcamp", out, edition="2026") == 1
-    written = (flows_copy / "02_postgres_taxi.yaml").read_text(encoding="utf-8")
+    written = (flows_copy / "04_postgres_taxi.yaml").read_text(encoding="utf-8")
     assert written == original.replace("\ntasks:\n", "\n# timezone exercise\ntasks:\n", 1)
-    assert "✓ flows/02_postgres_taxi.yaml: updated from Kestra" in out.getvalue()
-    assert "is the file of another flow in edition 2026" in out.getvalue()  # the UI-made 02_postgres_taxi
+    assert "✓ flows/04_postgres_taxi.yaml: updated from Kestra" in out.getvalue()
+    assert "is the file of another flow in edition 2026" in out.getvalue()  # the UI-made 04_postgres_taxi
     assert out.getvalue().count(": unchanged") == len(flows) - 2
 
 

@@ -27,7 +27,7 @@ from tests.support.synth import FLOWS_DIR, repository_catalog
 
 ROOT = Path(__file__).resolve().parents[2]
 DBT_DIR = ROOT / "dbt"
-FLOWS = {"postgres": FLOWS_DIR / "03_postgres_dbt.yaml", "bigquery": FLOWS_DIR / "07_gcp_dbt.yaml"}
+FLOWS = {"postgres": FLOWS_DIR / "postgres_dbt.yaml", "bigquery": FLOWS_DIR / "gcp_dbt.yaml"}
 
 
 def flow_document(target: str) -> dict[str, Any]:

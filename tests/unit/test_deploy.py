@@ -54,7 +54,7 @@ with open(os.path.join(os.environ["CDKTF_OUTDIR"], "manifest.json"), "w") as han
 LOCAL_JSON: dict[str, Any] = {
     "resource": {
         "docker_container": {"kestra": {"name": "zoomcamp-kestra"}},
-        "kestra_flow": {"f": {"namespace": "zoomcamp", "flow_id": "01_getting_started_data_pipeline"}},
+        "kestra_flow": {"f": {"namespace": "zoomcamp", "flow_id": "03_getting_started_data_pipeline"}},
     },
     "output": {
         "kestra_url": {"value": "http://localhost:1"},
@@ -185,7 +185,7 @@ def test_a_failing_cdktf_deploy_is_one_line_and_kestra_is_not_awaited(clean_env,
 
 
 def test_a_synth_error_is_the_apps_own_line_and_nothing_is_deployed(clean_env, tools, tmp_path, capfd) -> None:
-    problem = "flows/02_postgres_taxi.yaml: missing required field 'tasks'; a flow needs a non-empty list of tasks"
+    problem = "flows/04_postgres_taxi.yaml: missing required field 'tasks'; a flow needs a non-empty list of tasks"
     env = fake_local_env(clean_env, FAKE_APP_ERROR=problem)
     code = run_cli(lambda: deploy_local(env, sys.stdout, options(tmp_path, tools)))
     assert code == 1

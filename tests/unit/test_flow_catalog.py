@@ -239,8 +239,8 @@ def test_a_broken_flow_fails_one_test_per_broken_rule_and_nothing_cascades(tmp_p
     checker's message first; the tests that need the local stack are skipped, none errors."""
     repository_catalog()  # it starts from flows that load
     flows = Path(shutil.copytree(FLOWS_DIR, tmp_path / "flows"))
-    _break_flow(flows / "01_getting_started_data_pipeline.yaml", "core.http.Download\n", "core.http.Downlaod\n")
-    _break_flow(flows / "03_postgres_dbt.yaml", "id: 03_postgres_dbt\n", "id: 03_postgres_dbt_v2\n")
+    _break_flow(flows / "03_getting_started_data_pipeline.yaml", "core.http.Download\n", "core.http.Downlaod\n")
+    _break_flow(flows / "postgres_dbt.yaml", "id: postgres_dbt\n", "id: 03_postgres_dbt_v2\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST")}
     env["TEST_FLOWS_DIR"] = str(flows)
     selection = ["tests/unit/test_local_stack.py", "tests/flows/test_flow_lint.py"]
@@ -258,19 +258,19 @@ def test_a_broken_flow_fails_one_test_per_broken_rule_and_nothing_cascades(tmp_p
     assert re.fullmatch(r"2 failed, \d+ passed, \d+ skipped in [\d.]+s", lines[-1]), lines[-1]
     checker = "tests/flows/test_flow_lint.py::test_repository_flow_is_valid"
     assert [line.split(" - ")[0] for line in lines if line.startswith("FAILED ")] == [
-        f"FAILED {checker}[01_getting_started_data_pipeline.yaml]",
-        f"FAILED {checker}[03_postgres_dbt.yaml]",
+        f"FAILED {checker}[03_getting_started_data_pipeline.yaml]",
+        f"FAILED {checker}[postgres_dbt.yaml]",
     ]
     failures = lines[lines.index(next(line for line in lines if " FAILURES " in line)) + 1 :]
-    assert "test_repository_flow_is_valid[01_getting_started_data_pipeline.yaml]" in failures[0]
+    assert "test_repository_flow_is_valid[03_getting_started_data_pipeline.yaml]" in failures[0]
     assert failures[1] == (
-        f"{flows}/01_getting_started_data_pipeline.yaml: task 'extract': type io.kestra.plugin.core.http.Downlaod "
+        f"{flows}/03_getting_started_data_pipeline.yaml: task 'extract': type io.kestra.plugin.core.http.Downlaod "
         "is not a Kestra 1.x plugin type we know (flowcheck/kestra_plugins.py); check the spelling"
     )
-    assert "test_repository_flow_is_valid[03_postgres_dbt.yaml]" in failures[2]
-    assert failures[3].startswith(f"{flows}/03_postgres_dbt.yaml: file name does not match its id '03_postgres_dbt_v2'")
+    assert "test_repository_flow_is_valid[postgres_dbt.yaml]" in failures[2]
+    assert failures[3].startswith(f"{flows}/postgres_dbt.yaml: file name does not match its id '03_postgres_dbt_v2'")
     skipped = [line for line in lines if line.startswith("SKIPPED ")]
-    assert skipped and all(f"see {checker}[01_getting_started_data_pipeline.yaml]" in line for line in skipped)
+    assert skipped and all(f"see {checker}[03_getting_started_data_pipeline.yaml]" in line for line in skipped)
     assert "Traceback" not in completed.stdout and "jsii" not in completed.stdout
 
 

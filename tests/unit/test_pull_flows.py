@@ -60,21 +60,21 @@ def test_a_ui_edit_is_written_back_with_the_read_only_label(
 ) -> None:
     """The course's exercise: disable the purge task in the UI; the file gets the edit and keeps its label."""
     api, deployed = kestra
-    (flows_dir / "02_postgres_taxi.yaml").chmod(0o640)  # whatever the file's mode, the rewrite keeps it
-    original = (flows_dir / "02_postgres_taxi.yaml").read_text(encoding="utf-8")
-    edited = deployed["02_postgres_taxi"].replace("  - id: purge_files\n", "  - id: purge_files\n    disabled: true\n")
-    assert edited != deployed["02_postgres_taxi"]
-    deployed["02_postgres_taxi"] = edited
+    (flows_dir / "04_postgres_taxi.yaml").chmod(0o640)  # whatever the file's mode, the rewrite keeps it
+    original = (flows_dir / "04_postgres_taxi.yaml").read_text(encoding="utf-8")
+    edited = deployed["04_postgres_taxi"].replace("  - id: purge_files\n", "  - id: purge_files\n    disabled: true\n")
+    assert edited != deployed["04_postgres_taxi"]
+    deployed["04_postgres_taxi"] = edited
     out = io.StringIO()
     assert pull_flows(api, flows_dir, "zoomcamp", out) == 0
-    written = (flows_dir / "02_postgres_taxi.yaml").read_text(encoding="utf-8")
+    written = (flows_dir / "04_postgres_taxi.yaml").read_text(encoding="utf-8")
     assert yaml.safe_load(written) == {**yaml.safe_load(edited), "labels": {READ_ONLY_LABEL: "true"}}
     # only the learner's edit changed the file: layout, comments and the label's place are kept
     assert written == original.replace("  - id: purge_files\n", "  - id: purge_files\n    disabled: true\n")
-    assert "✓ flows/02_postgres_taxi.yaml: updated from Kestra" in out.getvalue()
-    assert (flows_dir / "02_postgres_taxi.yaml").stat().st_mode & 0o777 == 0o640
+    assert "✓ flows/04_postgres_taxi.yaml: updated from Kestra" in out.getvalue()
+    assert (flows_dir / "04_postgres_taxi.yaml").stat().st_mode & 0o777 == 0o640
     # and the next deploy ships exactly what the learner had in the UI
-    (flow,) = [f for f in load_flow_catalog(flows_dir) if f.flow_id == "02_postgres_taxi"]
+    (flow,) = [f for f in load_flow_catalog(flows_dir) if f.flow_id == "04_postgres_taxi"]
     assert flow.editable_content == edited
 
 
@@ -99,20 +99,20 @@ def test_a_flow_broken_in_the_ui_is_reported_and_its_file_left_untouched(
     kestra: tuple[KestraApi, dict[str, str]], flows_dir: Path
 ) -> None:
     api, deployed = kestra
-    deployed["02_postgres_taxi"] = deployed["02_postgres_taxi"].replace(
+    deployed["04_postgres_taxi"] = deployed["04_postgres_taxi"].replace(
         "io.kestra.plugin.core.http.Download", "io.kestra.plugin.core.http.Downlaod", 1
     )
     before, out = snapshot(flows_dir), io.StringIO()
     assert pull_flows(api, flows_dir, "zoomcamp", out) == 1
     assert snapshot(flows_dir) == before
     (line,) = [ln for ln in out.getvalue().splitlines() if "✗" in ln]
-    assert line.startswith("  ✗ flows/02_postgres_taxi.yaml: left untouched; zoomcamp.02_postgres_taxi in Kestra:")
+    assert line.startswith("  ✗ flows/04_postgres_taxi.yaml: left untouched; zoomcamp.04_postgres_taxi in Kestra:")
     assert "Downlaod" in line
 
 
 def test_dry_run_writes_nothing(kestra: tuple[KestraApi, dict[str, str]], flows_dir: Path) -> None:
     api, deployed = kestra
-    deployed["02_postgres_taxi"] += "\n# a learner's note\n"
+    deployed["04_postgres_taxi"] += "\n# a learner's note\n"
     before, out = snapshot(flows_dir), io.StringIO()
     assert pull_flows(api, flows_dir, "zoomcamp", out, dry_run=True) == 0
     assert snapshot(flows_dir) == before and "would write" in out.getvalue()
@@ -184,7 +184,7 @@ def test_make_pull_flows_refuses_a_flow_broken_in_the_ui_in_one_line_and_leaves_
     api, deployed = kestra
     edit, problem = BROKEN_IN_THE_UI[broken]
     settings = dataclasses.replace(Settings.from_env({}), flows_dir=flows_dir)
-    # Kestra holds the default course edition, under its ids: flows/02_postgres_taxi.yaml is 04_postgres_taxi.
+    # Kestra holds the default course edition, under its ids: flows/04_postgres_taxi.yaml is 04_postgres_taxi.
     deployed.clear()
     deployed.update({f.flow_id: f.editable_content for f in deployed_flows(settings)})
     deployed["04_postgres_taxi"] = edit(deployed["04_postgres_taxi"])
@@ -196,7 +196,7 @@ def test_make_pull_flows_refuses_a_flow_broken_in_the_ui_in_one_line_and_leaves_
     assert {path.name: path.read_bytes() for path in flows_dir.iterdir()} == before  # no byte, no temp file
     out, err = capsys.readouterr()
     (refused,) = [line for line in out.splitlines() if "✗" in line]
-    assert refused.startswith("  ✗ flows/02_postgres_taxi.yaml: left untouched; zoomcamp.04_postgres_taxi in Kestra:")
+    assert refused.startswith("  ✗ flows/04_postgres_taxi.yaml: left untouched; zoomcamp.04_postgres_taxi in Kestra:")
     assert problem in refused
     assert out.count(": unchanged") == len(before) - 1
     assert err.splitlines() == [

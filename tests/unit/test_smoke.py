@@ -72,7 +72,7 @@ class Live:
 
 
 def load_month(live: Live, rows: int = ROWS, digest: str = "d41d8cd98f00b204e9800998ecf8427e") -> dict[str, Any]:
-    """What 02_postgres_taxi does to the database, and what its execution reports."""
+    """What 04_postgres_taxi does to the database, and what its execution reports."""
     live.loads += 1
     live.months[TAXI_FILE] = Month(rows, digest)
     copy_in = {"taskId": "copy_in", "state": {"current": "SUCCESS"}, "outputs": {"rowCount": ROWS}}

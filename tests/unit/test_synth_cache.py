@@ -83,7 +83,7 @@ FILE_CHANGES = {
     "the flow checker": append("flowcheck/flow_lint.py"),
     "the flow checker's data": append("flowcheck/kestra_core_properties.json", "\n"),
     "the shared errors": append("common/errors.py"),
-    "a flow": append("flows/02_postgres_taxi.yaml"),
+    "a flow": append("flows/04_postgres_taxi.yaml"),
     "a new flow file": append("flows/99_new.yaml", "id: 99_new\n"),
     "a shipped dbt model": append("dbt/models/staging/stg_green_tripdata.sql", "\n-- changed\n"),
     "dbt's constraints": append("dbt/constraints.txt", "\n"),
@@ -329,7 +329,7 @@ def test_make_diff_reuses_the_working_tree_until_an_input_changes(
         "synthesizing local at the working tree",
         "reused local at the working tree: nothing that goes into them changed",
     ]
-    append("flows/02_postgres_taxi.yaml")(project)
+    append("flows/04_postgres_taxi.yaml")(project)
     assert plan_synth.synthesize_tree_cached(project, "the working tree", ("local",), said.append) != first
     assert len(calls) == 2
     assert (project / "cdktf.out" / ".plan-diff").is_dir(), "kept beside the synthesized stacks (make clean)"
