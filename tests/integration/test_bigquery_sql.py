@@ -256,7 +256,7 @@ def test_gcp_flows_use_kv_settings_and_application_default_credentials() -> None
             return set(value) | {k for v in value.values() for k in keys(v)}
         return {k for v in value for k in keys(v)} if isinstance(value, list) else set()
 
-    for name in (GCP_FLOW, f"{GCP_FLOW}_scheduled"):
+    for name in (GCP_FLOW, "09_gcp_taxi_scheduled"):
         document = flow(name)
         assert not keys(document) & {"serviceAccount", "impersonatedServiceAccount"}, f"{name}: never a pasted key"
         assert "GCP_CREDS" not in str(document)
