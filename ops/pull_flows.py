@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.from_env(os.environ)
     api = local_kestra_api(settings)
+    api.check_login(settings.kestra.namespace)  # up, and this login works: else one line naming the setting
     print(f"==> Flows of {settings.kestra.namespace} in {api.url} -> {settings.flows_dir}")
     refused = pull_flows(
         api,

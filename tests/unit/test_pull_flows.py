@@ -121,8 +121,12 @@ def test_dry_run_writes_nothing(kestra: tuple[KestraApi, dict[str, str]], flows_
 def test_a_wrong_password_is_one_line(kestra: tuple[KestraApi, dict[str, str]], flows_dir: Path) -> None:
     api, _ = kestra
     wrong = KestraApi(api.url, USER, "Wrong123pass")
-    with pytest.raises(BundleError, match=r"^Kestra at http://127\.0\.0\.1:\d+ refused the login admin@example\.com"):
+    expected = r"^Kestra at http://127\.0\.0\.1:\d+ refuses the login admin@example\.com; check KESTRA_USERNAME and "
+    with pytest.raises(BundleError, match=expected + "KESTRA_PASSWORD: Kestra saves the configured login"):
         pull_flows(wrong, flows_dir, "zoomcamp", io.StringIO())
+    with pytest.raises(BundleError, match=expected):  # what main() asks first
+        wrong.check_login("zoomcamp")
+    assert api.check_login("zoomcamp") == "Kestra 1.3.31"
 
 
 def test_no_kestra_running_is_one_line(flows_dir: Path) -> None:

@@ -148,7 +148,7 @@ def test_a_wrong_password_is_one_cross_naming_the_login(live: Live) -> None:
     failed, lines = live.run()
     assert failed == 1 and marks(lines) == "✗-----"
     assert lines[0].startswith(f"  ✗ Kestra at http://localhost:{live.env['KESTRA_PORT']} refuses the login {USER} — ")
-    assert "put back the Kestra password of the first deploy in .secrets/local.env" in lines[0]
+    assert "check KESTRA_USERNAME and TF_VAR_kestra_password in .secrets/local.env: Kestra saves" in lines[0]
 
 
 def test_a_never_deployed_checkout_says_deploy_first(live: Live, tmp_path: Path) -> None:
