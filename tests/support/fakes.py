@@ -152,7 +152,8 @@ def kestra_login_needed(path: str, login_saved: bool) -> bool:
     The filter covers /api/v1/** only. With slashes collapsed, it lets through exactly /api/v1/configs
     (an `endsWith("/configs")` before 1.3.21 let any path ending so through: CVE-2026-49869), and, while no
     login is saved, the setup paths /api/v1[/tenant]/basicAuth and /api/v1/basicAuthValidationErrors.
-    (It also opens the configured open-urls and management endpoints; the stacks configure neither.)
+    (It also opens the open-urls prefixes, by default Kestra's /ping and webhook paths, and management
+    endpoints: no call this fake serves is one of them.)
     """
     normalized = re.sub(r"/+", "/", urlsplit(path).path)
     if not normalized.startswith("/api/v1/"):
