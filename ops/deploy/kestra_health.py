@@ -54,20 +54,19 @@ def refused_login(url: str, username: str, password_from: str) -> tuple[str, str
     )
 
 
-def login_not_saved(url: str, errors: list[str]) -> tuple[str, str]:
+def login_not_saved(url: str, errors: list[str], password_from: str) -> tuple[str, str]:
     """(problem, fix) when Kestra did not save the login at all, in its own words if it gave them."""
     why = f" ({' '.join(errors)})" if errors else ""
     return (
         f"Kestra at {url} did not save the basic-auth login{why}",
-        "fix KESTRA_USERNAME / TF_VAR_kestra_password in .secrets/local.env to pass Kestra 1.3's basic-auth "
-        "rule and run make deploy-local",
+        f"fix KESTRA_USERNAME / {password_from} to pass Kestra 1.3's basic-auth rule and run make deploy-local",
     )
 
 
 def login_problem(answer: Answer, url: str, username: str, password_from: str) -> tuple[str, str]:
     """(problem, fix) of a refused login: Kestra never saved one (its words), or it holds another."""
     if answer.login_saved is False:
-        return login_not_saved(url, validation_errors(url))
+        return login_not_saved(url, validation_errors(url), password_from)
     return refused_login(url, username, password_from)
 
 
