@@ -23,7 +23,7 @@ from ops.deploy.cdktf_steps import Commands
 from ops.deploy.kestra_health import HealthWait, LoginRefused, kestra_get, wait_for_kestra
 from ops.deploy.runner import DeployOptions, deploy_gcp, deploy_local
 from ops.deploy.summary import resource_preview
-from stacks.local.credentials import read_credentials
+from stacks.local.credentials import VARIABLES, read_credentials
 from stacks.settings import PROJECT_ROOT
 from tests.support.fakes import (
     FakeKestraState,
@@ -235,6 +235,22 @@ def test_kestra_rejecting_the_password_is_one_line(clean_env, tools, tmp_path, c
         "and TF_VAR_kestra_password in .secrets/local.env: "
     )
     assert err.count("\n") == 1
+
+
+def test_the_wait_logs_in_with_kestra_password_when_it_is_set(clean_env, tools, tmp_path, capfd) -> None:
+    """Terraform deploys KESTRA_PASSWORD over the file's (write_stack_tfvars): the wait must ask with it too."""
+    chosen = "Chosen123pass"
+    with fake_kestra(lambda password: (200, {"version": "1.3.31"}) if password == chosen else (401, {})) as (port, _):
+        local_json = json.loads(json.dumps(LOCAL_JSON))
+        local_json["output"]["kestra_url"]["value"] = f"http://localhost:{port}"
+        env = {**clean_env, "FAKE_APP_JSON": json.dumps(local_json), "KESTRA_PASSWORD": chosen}
+        (tmp_path / "secrets").mkdir()
+        (tmp_path / "secrets" / "local.env").write_text(
+            "".join(f"TF_VAR_{name}='Other123pass'\n" for name in VARIABLES), encoding="utf-8"
+        )
+        code = run_cli(lambda: deploy_local(env, sys.stdout, options(tmp_path, tools)))
+    assert code == 0, capfd.readouterr().err
+    assert "Kestra 1.3.31 answered after" in capfd.readouterr().out
 
 
 def test_a_wrong_password_is_caught_although_kestra_serves_configs_without_a_login() -> None:
