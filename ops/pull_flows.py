@@ -8,7 +8,9 @@ are UI edits), and the next `make deploy-local` puts the files' version back. Ru
 For each flow of the namespace in the local Kestra (its API, basic auth with the local
 credentials), the source Kestra holds is compared with what the stack deployed from the file.
 A changed flow is written to its file with the `system.readOnly: "true"` label put back (the GCE
-stack's Git sync needs it); a flow created in the UI gets a new file. A flow whose source fails
+stack's Git sync needs it); a flow created in the UI gets a new file. A flow whose file and Kestra's
+copy differ only in comments or layout is left as is and named: the Terraform provider compares
+flows as YAML data, so such an edit is never deployed either way (docs/lifecycle.md). A flow whose source fails
 the flow checker's errors (what Kestra would reject), or whose id no longer matches its file, is
 reported in one line and its file left untouched. Files are replaced atomically.
 """
@@ -27,6 +29,7 @@ import yaml
 
 from common.errors import BundleError, CommandLine, run_cli
 from flowcheck.flow_catalog import READ_ONLY_LABEL, FlowFile, load_flow_catalog
+from flowcheck.flow_equality import only_comments_or_layout_differ
 from flowcheck.flow_lint import lint_flow_text
 from ops.deploy.kestra_health import KestraApi, local_kestra_api
 from stacks.course_editions import edition_flows, to_file_ids
@@ -102,6 +105,16 @@ def pull_flows(
         if existing is not None and source == existing.editable_content:
             print(f"  = {shown}: unchanged", file=out)
             continue
+        if existing is not None and only_comments_or_layout_differ(existing.editable_content, source, ignored=()):
+            # The provider ignores these (flowcheck/flow_equality.py): neither side's text is ever
+            # deployed over the other, so neither is overwritten here.
+            print(
+                f"  ~ {shown}: left as is; only comments or layout differ from Kestra's copy, which the "
+                "provider ignores: a comment edited in the file is not deployed (change a value with it), "
+                "one edited in the UI stays in Kestra only (copy it into the file to keep it)",
+                file=out,
+            )
+            continue
         problems = lint_flow_text(source, f"{namespace}.{flow_id} in Kestra")
         text, document = "", {}
         if not problems:  # the label is put back only into a source that parses as a flow
@@ -140,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings.from_env(os.environ)
     api = local_kestra_api(settings)
+    api.check_login(settings.kestra.namespace)  # up, and this login works: else one line naming the setting
     print(f"==> Flows of {settings.kestra.namespace} in {api.url} -> {settings.flows_dir}")
     refused = pull_flows(
         api,

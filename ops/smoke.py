@@ -34,7 +34,12 @@ from urllib.parse import quote
 
 from common.errors import BundleError, CommandLine, run_cli
 from flowcheck.flow_catalog import FlowFile
-from ops.deploy.kestra_health import KestraApi, LoginRefused, ask_kestra, local_kestra_api
+from ops.deploy.kestra_health import (
+    KestraApi,
+    ask_kestra,
+    local_kestra_api,
+    login_problem,
+)
 from stacks.course_editions import deployed_flows
 from stacks.local.credentials import CREDENTIALS_FILE, read_credentials
 from stacks.local.kv import local_kv_values
@@ -118,28 +123,23 @@ class Step:
 
 
 def check_login(smoke: Smoke) -> str:
+    """Kestra answers (the open /api/v1/configs), then a call that needs the login (ask_kestra)."""
     settings = smoke.settings
     try:
         api = local_kestra_api(smoke.settings, smoke.credentials)
     except BundleError as error:
         raise StepFailed(str(error), "deploy the stack first: make deploy-local") from None
-    answer = ask_kestra(api.url, api.username, api.password)
-    if not answer.healthy and not answer.unauthorized:
+    answer = ask_kestra(api.url, api.username, api.password, settings.kestra.namespace)
+    if answer.unauthorized:
+        raise StepFailed(*login_problem(answer, api.url, api.username, api.password_from))
+    if not answer.healthy:
         raise StepFailed(
             f"Kestra does not answer at {api.url} ({answer.detail})",
             f"start the stack with make deploy-local; if it is deployed, read "
             f"`docker logs {settings.local.prefix}-kestra`",
         )
-    try:
-        api.flow_ids(settings.kestra.namespace)  # an API call only a logged-in user may make
-    except LoginRefused:
-        raise StepFailed(
-            f"Kestra at {api.url} refuses the login {api.username}",
-            "put back the Kestra password of the first deploy in .secrets/local.env, or set KESTRA_PASSWORD to it "
-            "(docs/troubleshooting.md)",
-        ) from None
     smoke.api = api
-    return f"{answer.detail if answer.healthy else 'Kestra'} answers at {api.url}; {api.username} is logged in"
+    return f"{answer.detail} answers at {api.url}; {api.username} is logged in"
 
 
 def check_flows(smoke: Smoke) -> str:

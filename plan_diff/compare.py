@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from flowcheck.flow_equality import only_comments_or_layout_differ
 from plan_diff.masking import mask_value
 from plan_diff.replacement import rule_for
 from plan_diff.resources import Resource, flatten, resources_of, top_level
@@ -61,6 +62,8 @@ class StackDiff:
     stack: str
     presence: Presence
     changes: tuple[ResourceChange, ...]
+    # Edits Terraform will not plan, each one line (a flow whose comments or layout alone changed).
+    notes: tuple[str, ...] = ()
 
     def count(self, action: Action) -> int:
         return sum(1 for change in self.changes if change.action == action)
@@ -104,6 +107,25 @@ def _changed_resource(before: Resource, after: Resource) -> ResourceChange | Non
         construct_path=after.construct_path,
         attributes=changes,
         replacement_known=rule is not None,
+    )
+
+
+def _not_deployed(before: Resource, after: Resource) -> str | None:
+    """The note for a kestra_flow whose content changed in comments or layout only: the provider
+    compares flows as YAML data (flowcheck/flow_equality.py), so Terraform plans nothing for it."""
+    if after.resource_type != "kestra_flow":
+        return None
+    old, new = dict(before.attributes), dict(after.attributes)
+    before_content, after_content = old.pop("content", None), new.pop("content", None)
+    if old != new or not isinstance(before_content, str) or not isinstance(after_content, str):
+        return None
+    if not only_comments_or_layout_differ(before_content, after_content):
+        return None
+    flow = after.attributes.get("flow_id") or after.name
+    return (
+        f"{flow}: only comments or layout changed, which the Kestra provider ignores (it compares flows as "
+        "YAML data), so Terraform plans no change and Kestra keeps the old text; change a value with it to "
+        f"deploy it ({after.address})"
     )
 
 
@@ -166,10 +188,15 @@ def diff_stack(stack: str, before: Mapping[str, Any] | None, after: Mapping[str,
     renames = _renames(removed, added)
     renamed_from = {new_address: old_address for old_address, new_address in renames.items()}
     changes: list[ResourceChange] = []
+    notes: list[str] = []
     for resource in added:
         source = renamed_from.get(resource.address)
         changes.append(_created(resource, f"same attributes as removed {source}" if source else None))
     for address in sorted(old.keys() & new.keys()):
+        not_deployed = _not_deployed(old[address], new[address])
+        if not_deployed:
+            notes.append(not_deployed)
+            continue
         change = _changed_resource(old[address], new[address])
         if change:
             changes.append(change)
@@ -184,7 +211,7 @@ def diff_stack(stack: str, before: Mapping[str, Any] | None, after: Mapping[str,
         changes.append(_deleted(resource, note))
     changes = [_with_dependents(change, new) if change.action == "replace" else change for change in changes]
     changes.sort(key=lambda change: (ACTION_ORDER.index(change.action), change.address))
-    return StackDiff(stack=stack, presence=presence, changes=tuple(changes))
+    return StackDiff(stack=stack, presence=presence, changes=tuple(changes), notes=tuple(notes))
 
 
 def diff_stacks(

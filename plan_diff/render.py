@@ -132,6 +132,7 @@ def stack_body(diff: StackDiff) -> list[str]:
     lines: list[str] = []
     for change in diff.changes:
         lines.extend(line.rstrip() for line in _resource_lines(change))
+    lines.extend(f"# not deployed: {note}" for note in diff.notes)
     return lines
 
 

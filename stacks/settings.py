@@ -17,7 +17,7 @@ from pathlib import Path
 from common.errors import BundleError
 from flowcheck import kestra_cron
 from flowcheck.kestra_ids import KESTRA_NAMESPACE_PATTERN
-from stacks import versions
+from stacks import basic_auth, versions
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The two stacks, named once: cdktf stack ids, values of ZOOMCAMP_STACKS, `make deploy-<stack>`.
@@ -33,7 +33,6 @@ DEFAULT_COURSE_EDITION = "2026"
 # course exports; `make deploy-local` also passes TF_VAR_gemini_api_key from .secrets/local.env.
 GEMINI_API_KEY_NAMES = ("GEMINI_API_KEY", "TF_VAR_gemini_api_key")
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _DOCKER_NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,40}$")
 _PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Image references: these check the whole reference's shape (which image, a pinned release tag), which
@@ -82,21 +81,8 @@ def bigquery_dataset_problem(name: str) -> str | None:
 
 
 def kestra_password_problem(password: str) -> str | None:
-    """Kestra 1.x refuses to start with a weak basic-auth password; say why before it does,
-    every broken rule in one message (not one rule per try)."""
-    broken = [
-        rule
-        for rule, ok in (
-            ("be at least 8 characters", len(password) >= 8),
-            ("contain an upper-case letter", re.search(r"[A-Z]", password) is not None),
-            ("contain a digit", re.search(r"[0-9]", password) is not None),
-        )
-        if not ok
-    ]
-    if not broken:
-        return None
-    listed = broken[0] if len(broken) == 1 else ", ".join(broken[:-1]) + " and " + broken[-1]
-    return f"must {listed}"
+    """Kestra 1.3's basic-auth password rule (stacks/basic_auth.py): every broken part, or None."""
+    return basic_auth.password_problem(password)
 
 
 @dataclass(frozen=True)
@@ -217,12 +203,7 @@ class Settings:
             sandbox=reader.boolean("ZOOMCAMP_SANDBOX", False),
             kestra=KestraSettings(
                 image=reader.kestra_image("KESTRA_IMAGE", versions.KESTRA_IMAGE),
-                username=reader.matching(
-                    "KESTRA_USERNAME",
-                    "admin@example.com",
-                    _EMAIL,
-                    "must be an email address (Kestra 1.x requires one), e.g. admin@example.com",
-                ),
+                username=reader.kestra_username("KESTRA_USERNAME", "admin@example.com"),
                 password=reader.kestra_password("KESTRA_PASSWORD"),
                 namespace=reader.matching(
                     "KESTRA_NAMESPACE",
@@ -498,14 +479,27 @@ class _EnvReader:
             return default
         return value
 
+    def kestra_username(self, name: str, default: str) -> str:
+        value = self._raw(name)
+        if value is None:
+            return default
+        problems = basic_auth.username_problems(value)
+        if problems:
+            why = "; ".join(problems)
+            self._fail(name, value, f"{why} ({basic_auth.RULE}: Kestra would answer every call with 401)")
+        return default if problems else value
+
     def kestra_password(self, name: str) -> str | None:
         value = self._env.get(name)
         if not value:
             return None
-        problem = kestra_password_problem(value)
+        problem = basic_auth.password_problem(value)
         if problem:
-            # Never echo a password, even a weak one.
-            self.problems.append(f"{name} {problem} (Kestra 1.x basic-auth rule); unset it to have one generated")
+            # Never echo a password, even a weak one; every broken rule on the one line.
+            self.problems.append(
+                f"{name}: {problem} ({basic_auth.RULE}: Kestra would answer every call with 401); "
+                "fix it or unset it to have one generated"
+            )
             return None
         return value
 

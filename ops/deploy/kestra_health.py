@@ -1,9 +1,15 @@
-"""Wait until Kestra answers on the port the learner will use, showing the time it takes.
+"""Wait until Kestra answers on the port the learner will use, and prove the login works.
 
 The container's own healthcheck asks the management port (8081) inside the container;
-that proves Kestra runs, not that the learner's browser can reach it. So we ask the
-published URL for `/api/v1/configs` with the basic-auth credentials, the first thing the
-UI itself loads: 200 means the URL, the port mapping and the password all work.
+that proves Kestra runs, not that the learner's browser can reach it, nor that the login
+works. So the wait asks the published URL twice (docs/kestra-sources.md names the sources):
+
+1. `/api/v1/configs`, the first thing the UI loads: any answer means the URL and the port
+   mapping work. Kestra's AuthenticationFilter lets this one path through without a login,
+   so it cannot see a wrong password; its `isBasicAuthInitialized` says whether Kestra saved
+   the configured login at all (it does not when the pair breaks its rule);
+2. one flow of the namespace (`/api/v1/main/flows/search`), which needs the login: 200 means
+   the username and password work, 401 that they do not.
 
 It is also the one client of Kestra's API for the commands that talk to the local Kestra
 after a deploy (`make pull-flows`, `make smoke`): `kestra_request` is the one HTTP call with
@@ -28,11 +34,48 @@ from common.errors import BundleError
 from stacks.local.credentials import CREDENTIALS_FILE, read_credentials
 from stacks.settings import Settings
 
-HEALTH_PATH = "/api/v1/configs"
+HEALTH_PATH = "/api/v1/configs"  # open without a login (AuthenticationFilter)
+# Where the password comes from, for the one-line fix of a 401: KESTRA_PASSWORD wins over the file.
+PASSWORD_FROM_ENV = "KESTRA_PASSWORD"
+PASSWORD_FROM_FILE = "TF_VAR_kestra_password in .secrets/local.env"
+
+
+def login_path(namespace: str) -> str:
+    """An API call only a logged-in user may make, and cheap: one flow of the namespace."""
+    return f"/api/v1/main/flows/search?namespace={quote(namespace)}&size=1"
+
+
+def refused_login(url: str, username: str, password_from: str) -> tuple[str, str]:
+    """(problem, fix) of a 401: the settings that hold the login, and how to make Kestra take them."""
+    return (
+        f"Kestra at {url} refuses the login {username}",
+        f"check KESTRA_USERNAME and {password_from}: Kestra saves the configured login at each start, "
+        "so after fixing them run make deploy-local (docs/troubleshooting.md)",
+    )
+
+
+def login_not_saved(url: str, errors: list[str], password_from: str) -> tuple[str, str]:
+    """(problem, fix) when Kestra did not save the login at all, in its own words if it gave them."""
+    why = f" ({' '.join(errors)})" if errors else ""
+    return (
+        f"Kestra at {url} did not save the basic-auth login{why}",
+        f"fix KESTRA_USERNAME / {password_from} to pass Kestra 1.3's basic-auth rule and run make deploy-local",
+    )
+
+
+def login_problem(answer: Answer, url: str, username: str, password_from: str) -> tuple[str, str]:
+    """(problem, fix) of a refused login: Kestra never saved one (its words), or it holds another."""
+    if answer.login_saved is False:
+        return login_not_saved(url, validation_errors(url), password_from)
+    return refused_login(url, username, password_from)
+
+
+def one_line(problem_and_fix: tuple[str, str]) -> str:
+    return "; ".join(problem_and_fix)
 
 
 class LoginRefused(BundleError):
-    """Kestra answered 401: the username or password is not the one it was started with."""
+    """Kestra answered 401: the username or password is not the one it saved at its last start."""
 
 
 @dataclass(frozen=True)
@@ -40,6 +83,7 @@ class Answer:
     healthy: bool
     detail: str  # Kestra's version when healthy, else why not (refused, 503, ...)
     unauthorized: bool = False
+    login_saved: bool | None = None  # /api/v1/configs' isBasicAuthInitialized, when it said
 
 
 def kestra_request(
@@ -94,9 +138,21 @@ class KestraApi:
     username: str
     password: str
     timeout: float = 10.0
+    password_from: str = PASSWORD_FROM_ENV  # the setting a refused login points to
 
     def get(self, path: str) -> tuple[int, Any]:
         return self._call("GET", path)
+
+    def check_login(self, namespace: str) -> str:
+        """Kestra is up and takes this login (ask_kestra), else one BundleError line; what answered."""
+        answer = ask_kestra(self.url, self.username, self.password, namespace, self.timeout)
+        if answer.unauthorized:
+            raise LoginRefused(one_line(login_problem(answer, self.url, self.username, self.password_from)))
+        if not answer.healthy:
+            raise BundleError(
+                f"cannot reach Kestra at {self.url} ({answer.detail}); is the local stack running? (make deploy-local)"
+            )
+        return answer.detail
 
     def flow_ids(self, namespace: str) -> list[str]:
         """The ids of the flows Kestra holds in `namespace` (not its child namespaces), sorted."""
@@ -122,7 +178,7 @@ class KestraApi:
                 f"cannot reach Kestra at {self.url} ({reason}); is the local stack running? (make deploy-local)"
             ) from None
         if status == 401:
-            raise LoginRefused(f"Kestra at {self.url} refused the login {self.username}; check KESTRA_PASSWORD")
+            raise LoginRefused(one_line(refused_login(self.url, self.username, self.password_from)))
         try:
             return status, (json.loads(answer) if answer else None)
         except ValueError:
@@ -131,33 +187,67 @@ class KestraApi:
 
 def local_kestra_api(settings: Settings, credentials: Path = CREDENTIALS_FILE) -> KestraApi:
     """The local stack's Kestra with the login a learner uses: KESTRA_PASSWORD, else the generated one."""
-    password = settings.kestra.password
+    password, password_from = settings.kestra.password, PASSWORD_FROM_ENV
     if not password:
         if not credentials.exists():
             raise BundleError(f"no {credentials.name} and no KESTRA_PASSWORD: the local stack was never deployed here")
-        password = read_credentials(credentials)["kestra_password"]
-    return KestraApi(settings.local.kestra_url, settings.kestra.username, password)
+        password, password_from = read_credentials(credentials)["kestra_password"], PASSWORD_FROM_FILE
+    return KestraApi(settings.local.kestra_url, settings.kestra.username, password, password_from=password_from)
 
 
-def ask_kestra(url: str, username: str, password: str, timeout: float = 5.0) -> Answer:
-    """One GET of the health path; never raises for network trouble (that is "not yet")."""
+def _get(url: str, path: str, username: str, password: str, timeout: float) -> tuple[int, bytes] | Answer:
+    """One GET, or the Answer "not yet" for network trouble (never raises for it)."""
     try:
-        status, body = kestra_get(url, HEALTH_PATH, username, password, timeout)
+        return kestra_get(url, path, username, password, timeout)
     except ConnectionRefusedError:
         return Answer(False, "connection refused")
     except TimeoutError:
         return Answer(False, "no answer yet")
     except (OSError, http.client.HTTPException) as error:
         return Answer(False, type(error).__name__)
-    if status == 401:
-        return Answer(False, "401 Unauthorized", unauthorized=True)
-    if status != 200:
-        return Answer(False, f"HTTP {status}")
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        version = json.loads(body).get("version")
-    except (ValueError, AttributeError):
-        version = None
-    return Answer(True, f"Kestra {version}" if version else "Kestra")
+        document = json.loads(body)
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def ask_kestra(url: str, username: str, password: str, namespace: str, timeout: float = 5.0) -> Answer:
+    """Is Kestra up (the open /api/v1/configs), and does the login work (one flow of `namespace`)?"""
+    configs = _get(url, HEALTH_PATH, username, password, timeout)
+    if isinstance(configs, Answer):
+        return configs
+    status, body = configs
+    if status not in (200, 401):  # 401: a Kestra that closes /configs too is up all the same
+        return Answer(False, f"HTTP {status}")
+    config = _json_object(body) if status == 200 else {}
+    version = config.get("version")
+    saved = config.get("isBasicAuthInitialized")
+    login_saved = saved if isinstance(saved, bool) else None
+    search = _get(url, login_path(namespace), username, password, timeout)
+    if isinstance(search, Answer):
+        return search
+    status, _ = search
+    if status == 401:
+        return Answer(False, "401 Unauthorized", unauthorized=True, login_saved=login_saved)
+    if status != 200:
+        return Answer(False, f"HTTP {status}", login_saved=login_saved)
+    return Answer(True, f"Kestra {version}" if version else "Kestra", login_saved=login_saved)
+
+
+def validation_errors(url: str, timeout: float = 5.0) -> list[str]:
+    """Kestra's own words for a login it did not save (open while none is saved); [] when it says nothing."""
+    answer = _get(url, "/api/v1/basicAuthValidationErrors", "", "", timeout)
+    if isinstance(answer, Answer) or answer[0] != 200:
+        return []
+    try:
+        errors = json.loads(answer[1])
+    except ValueError:
+        return []
+    return [str(error) for error in errors] if isinstance(errors, list) else []
 
 
 @dataclass(frozen=True)
@@ -166,6 +256,8 @@ class HealthWait:
     username: str
     password: str
     container: str  # for the `docker logs` hint
+    namespace: str = "zoomcamp"  # whose flows the login check lists
+    password_from: str = PASSWORD_FROM_FILE
     timeout: float = 300.0
     interval: float = 2.0
     report_every: float = 10.0
@@ -181,15 +273,12 @@ def wait_for_kestra(
     start = clock()
     last_report = -wait.report_every
     while True:
-        answer = ask_kestra(wait.url, wait.username, wait.password)
+        answer = ask_kestra(wait.url, wait.username, wait.password, wait.namespace)
         elapsed = clock() - start
         if answer.healthy:
             return answer.detail, elapsed
         if answer.unauthorized:
-            raise BundleError(
-                f"Kestra at {wait.url} rejects the username/password in .secrets/local.env; if you changed them "
-                "after the first deploy, put the old ones back (docs/troubleshooting.md)"
-            )
+            raise LoginRefused(one_line(login_problem(answer, wait.url, wait.username, wait.password_from)))
         if elapsed >= wait.timeout:
             raise BundleError(
                 f"Kestra did not become healthy at {wait.url} within {wait.timeout:.0f}s (last: {answer.detail}); "

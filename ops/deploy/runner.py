@@ -15,7 +15,7 @@ from typing import TextIO
 from common.errors import BundleError
 from ops.deploy import summary
 from ops.deploy.cdktf_steps import Commands, Synthesized, cdktf_deploy, synthesize, terraform_outputs
-from ops.deploy.kestra_health import HealthWait, wait_for_kestra
+from ops.deploy.kestra_health import PASSWORD_FROM_ENV, PASSWORD_FROM_FILE, HealthWait, wait_for_kestra
 from stacks.course_editions import deployed_flows
 from stacks.local.credentials import CREDENTIALS_FILE, ensure_credentials, read_credentials
 from stacks.sandbox import OPT_IN, PROTECTED_DATA
@@ -103,8 +103,11 @@ def deploy_local(env: Mapping[str, str], out: TextIO, options: DeployOptions | N
         HealthWait(
             url=url,
             username=settings.kestra.username,
-            password=passwords.get("kestra_password", ""),
+            # KESTRA_PASSWORD wins over the file's, as in the tfvars Terraform deployed (write_stack_tfvars)
+            password=settings.kestra.password or passwords.get("kestra_password", ""),
             container=f"{settings.local.prefix}-kestra",
+            namespace=settings.kestra.namespace,
+            password_from=PASSWORD_FROM_ENV if settings.kestra.password else PASSWORD_FROM_FILE,
             timeout=options.health_timeout,
             interval=options.health_interval,
         ),

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from common.errors import BundleError
-from stacks.settings import PROJECT_ROOT, Settings, kestra_password_problem
+from stacks import basic_auth
+from stacks.settings import PROJECT_ROOT, Settings
 
 CREDENTIALS_FILE = PROJECT_ROOT / ".secrets" / "local.env"
 # Terraform loads *.auto.tfvars.json from its working directory (the stack's synth folder).
@@ -47,10 +48,11 @@ _ALPHABET = string.ascii_letters + string.digits
 
 
 def generate_password(length: int = 24) -> str:
-    """Random, shell- and YAML-safe, and always passing Kestra's basic-auth rule."""
+    """Random, shell- and YAML-safe, and always passing Kestra 1.3's basic-auth rule (stacks/basic_auth.py):
+    a draw without a lower-case letter, an upper-case letter or a digit is drawn again."""
     while True:
         candidate = "".join(secrets.choice(_ALPHABET) for _ in range(length))
-        if kestra_password_problem(candidate) is None:
+        if basic_auth.password_problem(candidate) is None:
             return candidate
 
 
@@ -115,6 +117,12 @@ def write_stack_tfvars(stack_dir: Path, env: Mapping[str, str], path: Path = CRE
     kestra = Settings.from_env(env).kestra
     if kestra.password:
         values["kestra_password"] = kestra.password
+    problem = basic_auth.password_problem(values.get("kestra_password", ""))
+    if problem:  # a hand-edited file: Kestra would not save the login and answer every call with 401
+        raise BundleError(
+            f"{path}: TF_VAR_kestra_password {problem} ({basic_auth.RULE}: Kestra would answer every call "
+            "with 401); set a password that passes it there, or set KESTRA_PASSWORD"
+        )
     if kestra.gemini_api_key:  # GEMINI_API_KEY wins over the file's line
         values[GEMINI_API_KEY_VARIABLE] = kestra.gemini_api_key
     declared = stack.get("variable", {})

@@ -2,8 +2,9 @@
 
 Their values never appear in the synthesized Terraform. They live in `.secrets/local.env`
 (stacks/local/credentials.py), and main.py hands them to Terraform in a tfvars file beside the
-stack. The validations repeat Kestra's own rules, so a bad value stops `terraform plan` with one
-line instead of a Kestra that does not start.
+stack. The validations repeat Kestra 1.3's basic-auth rule (stacks/basic_auth.py; the generated
+database passwords follow it too), so a bad value stops `terraform plan` with one line instead of
+a Kestra that starts without saving the login and answers every API call with 401.
 """
 
 from __future__ import annotations
@@ -26,10 +27,14 @@ def password_variable(scope: Construct, name: str) -> TerraformVariable:
             TerraformVariableValidationConfig(
                 # `${...}`: in Terraform JSON a bare string is a literal, which init rejects as a condition.
                 condition=(
-                    f"${{length(var.{name}) >= 8"
-                    f' && can(regex("[A-Z]", var.{name})) && can(regex("[0-9]", var.{name}))}}'
+                    f"${{length(var.{name}) >= 8 && length(var.{name}) <= 256"
+                    f' && can(regex("[a-z]", var.{name})) && can(regex("[A-Z]", var.{name}))'
+                    f' && can(regex("[0-9]", var.{name}))}}'
                 ),
-                error_message="Use at least 8 characters with an upper-case letter and a digit.",
+                error_message=(
+                    "Use 8-256 characters with a lower-case letter, an upper-case letter and a digit "
+                    "(Kestra 1.3's basic-auth rule)."
+                ),
             )
         ],
     )

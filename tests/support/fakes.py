@@ -2,8 +2,9 @@
 
 Each is the real protocol on a real socket or a real executable on PATH, so the code under
 test runs unchanged: a Docker engine on a Unix socket (`/_ping`, `/containers/json`), a
-Kestra answering `/api/v1/configs` on a loopback port, a Kestra API speaking the endpoints
-`make pull-flows` and `make smoke` use (FakeKestraState), and small command-line tools.
+Kestra answering every path alike on a loopback port (fake_kestra), a Kestra API speaking the
+endpoints `make pull-flows`, `make smoke` and the deploy's health check use, logins checked as
+Kestra 1.3's AuthenticationFilter checks them (FakeKestraState), and small command-line tools.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import email.parser
 import email.policy
 import itertools
 import json
+import re
 import shutil
 import socket
 import socketserver
@@ -113,7 +115,8 @@ def container(name: str, *host_ports: int) -> dict[str, Any]:
 
 @contextmanager
 def fake_kestra(answers: Callable[[str | None], tuple[int, dict[str, Any]]]) -> Iterator[tuple[int, list[str]]]:
-    """A Kestra on a free loopback port; `answers(basic_auth_password)` gives (status, JSON body).
+    """A server on a free loopback port; `answers(basic_auth_password)` gives (status, JSON body) for
+    every path alike (a Kestra that is starting, or down: no open paths; FakeKestraState has those).
 
     Yields (port, paths requested).
     """
@@ -140,10 +143,34 @@ def fake_kestra(answers: Callable[[str | None], tuple[int, dict[str, Any]]]) -> 
         server.server_close()
 
 
+_BASIC_AUTH_SETUP = re.compile(r"/api/v1(/[^/]+)?/basicAuth")
+
+
+def kestra_login_needed(path: str, login_saved: bool) -> bool:
+    """Whether Kestra 1.3.31's AuthenticationFilter asks this path for the login (docs/kestra-sources.md).
+
+    The filter covers /api/v1/** only. With slashes collapsed, it lets through exactly /api/v1/configs
+    (an `endsWith("/configs")` before 1.3.21 let any path ending so through: CVE-2026-49869), and, while no
+    login is saved, the setup paths /api/v1[/tenant]/basicAuth and /api/v1/basicAuthValidationErrors.
+    (It also opens the open-urls prefixes, by default Kestra's /ping and webhook paths, and management
+    endpoints: no call this fake serves is one of them.)
+    """
+    normalized = re.sub(r"/+", "/", urlsplit(path).path)
+    if not normalized.startswith("/api/v1/"):
+        return False
+    if normalized == "/api/v1/configs":
+        return False
+    setup = bool(_BASIC_AUTH_SETUP.fullmatch(normalized)) or normalized == "/api/v1/basicAuthValidationErrors"
+    return not (setup and not login_saved)
+
+
 @dataclass
 class FakeKestraState:
     """What a fake Kestra API holds, shaped as Kestra 1.x answers (FlowController, KVController,
-    ExecutionController). Tests change it before and read it after; the server reads it live.
+    ExecutionController, MiscController). Tests change it before and read it after; the server reads
+    it live. Logins are checked as AuthenticationFilter does (kestra_login_needed); `login_saved=False`
+    is a Kestra whose BasicAuthService did not save the configured pair (it broke the rule): every
+    call that needs the login is 401, and the setup paths give Kestra's `validation_errors`.
 
     A started execution answers RUNNING for `polls` GETs, then `finish(flow_id, inputs)` gives its
     final fields (default: SUCCESS), called once, so a test can load rows into a fake database there.
@@ -151,6 +178,8 @@ class FakeKestraState:
 
     username: str = "admin@example.com"
     password: str = "Secret123pass"
+    login_saved: bool = True
+    validation_errors: list[str] = field(default_factory=list)
     version: str = "1.3.31"
     namespace: str = "zoomcamp"
     flows: dict[str, str] = field(default_factory=dict)  # flow id -> source, in `namespace`
@@ -163,13 +192,15 @@ class FakeKestraState:
 
     def answer(self, method: str, path: str, authorization: str | None, body: bytes, content_type: str) -> Response:
         expected = "Basic " + base64.b64encode(f"{self.username}:{self.password}".encode()).decode()
-        if authorization != expected:
+        if kestra_login_needed(path, self.login_saved) and (not self.login_saved or authorization != expected):
             return _json(401, {"message": "Unauthorized"})
         url = urlsplit(path)
-        parts = [unquote(part) for part in url.path.strip("/").split("/")]
+        parts = [unquote(part) for part in re.sub(r"/+", "/", url.path).strip("/").split("/")]
         query = parse_qs(url.query)
         if method == "GET" and parts == ["api", "v1", "configs"]:
-            return _json(200, {"version": self.version})
+            return _json(200, {"version": self.version, "isBasicAuthInitialized": self.login_saved})
+        if method == "GET" and parts == ["api", "v1", "basicAuthValidationErrors"]:
+            return _json(200, self.validation_errors)
         if parts[:3] != ["api", "v1", "main"]:
             return _json(404, {"message": "not found"})
         route = parts[3:]

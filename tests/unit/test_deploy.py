@@ -20,12 +20,19 @@ import pytest
 
 from common.errors import run_cli
 from ops.deploy.cdktf_steps import Commands
-from ops.deploy.kestra_health import HealthWait, wait_for_kestra
+from ops.deploy.kestra_health import HealthWait, LoginRefused, kestra_get, wait_for_kestra
 from ops.deploy.runner import DeployOptions, deploy_gcp, deploy_local
 from ops.deploy.summary import resource_preview
-from stacks.local.credentials import read_credentials
+from stacks.local.credentials import VARIABLES, read_credentials
 from stacks.settings import PROJECT_ROOT
-from tests.support.fakes import fake_kestra, free_port, write_python_tool
+from tests.support.fakes import (
+    FakeKestraState,
+    fake_kestra,
+    fake_kestra_api,
+    free_port,
+    kestra_login_needed,
+    write_python_tool,
+)
 
 FAKE_CDKTF = """
 import json, os, sys
@@ -147,7 +154,8 @@ def test_local_deploy_shows_each_step_then_a_summary_of_the_real_stack(
     assert call["argv"] == ["deploy", "local", "--skip-synth", "--auto-approve"]
     assert call["env"]["TF_VAR_kestra_password"] == password
     assert call["env"]["ZOOMCAMP_STACKS"] == "local" and call["env"]["CHECKPOINT_DISABLE"] == "1"
-    assert asked == ["/api/v1/configs"] * 3
+    # up (the open /configs) three times, then the login proven on a call that needs it
+    assert asked == ["/api/v1/configs"] * 3 + ["/api/v1/main/flows/search?namespace=zoomcamp&size=1"]
     assert password not in out, "a password is never printed, only where it is kept"
 
     flow_id = "01_hello_world"  # the first flow of the default course edition (2026), by id
@@ -223,9 +231,84 @@ def test_kestra_rejecting_the_password_is_one_line(clean_env, tools, tmp_path, c
     err = capfd.readouterr().err
     assert code == 1
     assert err.startswith(
-        f"error: Kestra at http://localhost:{port} rejects the username/password in .secrets/local.env"
+        f"error: Kestra at http://localhost:{port} refuses the login admin@example.com; check KESTRA_USERNAME "
+        "and TF_VAR_kestra_password in .secrets/local.env: "
     )
     assert err.count("\n") == 1
+
+
+def test_the_wait_logs_in_with_kestra_password_when_it_is_set(clean_env, tools, tmp_path, capfd) -> None:
+    """Terraform deploys KESTRA_PASSWORD over the file's (write_stack_tfvars): the wait must ask with it too."""
+    chosen = "Chosen123pass"
+    with fake_kestra(lambda password: (200, {"version": "1.3.31"}) if password == chosen else (401, {})) as (port, _):
+        local_json = json.loads(json.dumps(LOCAL_JSON))
+        local_json["output"]["kestra_url"]["value"] = f"http://localhost:{port}"
+        env = {**clean_env, "FAKE_APP_JSON": json.dumps(local_json), "KESTRA_PASSWORD": chosen}
+        (tmp_path / "secrets").mkdir()
+        (tmp_path / "secrets" / "local.env").write_text(
+            "".join(f"TF_VAR_{name}='Other123pass'\n" for name in VARIABLES), encoding="utf-8"
+        )
+        code = run_cli(lambda: deploy_local(env, sys.stdout, options(tmp_path, tools)))
+    assert code == 0, capfd.readouterr().err
+    assert "Kestra 1.3.31 answered after" in capfd.readouterr().out
+
+
+def test_a_wrong_password_is_caught_although_kestra_serves_configs_without_a_login() -> None:
+    """Issue 19: /api/v1/configs is open (AuthenticationFilter), so asking it alone passed a wrong password."""
+    import io
+
+    state = FakeKestraState(password="Right123pass")
+    with fake_kestra_api(state) as url:
+        status, _ = kestra_get(url, "/api/v1/configs", state.username, "Wrong123pass", 5)
+        assert status == 200  # what the old health check asked, and all it asked
+        wait = HealthWait(url=url, username=state.username, password="Wrong123pass", container="c", timeout=10)
+        with pytest.raises(LoginRefused) as refused:
+            wait_for_kestra(wait, io.StringIO(), clock=lambda: 0.0, sleep=lambda seconds: None)
+        assert str(refused.value) == (
+            f"Kestra at {url} refuses the login admin@example.com; check KESTRA_USERNAME and "
+            "TF_VAR_kestra_password in .secrets/local.env: Kestra saves the configured login at each start, "
+            "so after fixing them run make deploy-local (docs/troubleshooting.md)"
+        )
+        right = HealthWait(url=url, username=state.username, password="Right123pass", container="c", timeout=10)
+        assert wait_for_kestra(right, io.StringIO(), clock=lambda: 0.0, sleep=lambda seconds: None)[0] == (
+            "Kestra 1.3.31"
+        )
+
+
+def test_a_login_kestra_did_not_save_is_one_line_in_kestras_words() -> None:
+    import io
+
+    error = (
+        "Invalid password for Basic Authentication. The password must have 8 chars, one upper, one lower and one number"
+    )
+    state = FakeKestraState(password="ALLUPPERCASE1", login_saved=False, validation_errors=[error])
+    with fake_kestra_api(state) as url:
+        wait = HealthWait(url=url, username=state.username, password="ALLUPPERCASE1", container="c", timeout=10)
+        with pytest.raises(LoginRefused) as refused:
+            wait_for_kestra(wait, io.StringIO(), clock=lambda: 0.0, sleep=lambda seconds: None)
+    assert str(refused.value) == (
+        f"Kestra at {url} did not save the basic-auth login ({error}); fix KESTRA_USERNAME / "
+        "TF_VAR_kestra_password in .secrets/local.env to pass Kestra 1.3's basic-auth rule and run make deploy-local"
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "saved", "needed"),
+    [
+        ("/api/v1/configs", True, False),
+        ("//api//v1//configs", True, False),  # slashes collapsed, as Kestra's normalizePath does
+        ("/api/v1/configs?x=1", True, False),
+        ("/api/v1/main/flows/configs", True, True),  # open before 1.3.21 (endsWith): CVE-2026-49869
+        ("/api/v1/main/flows/search?namespace=zoomcamp&size=1", True, True),
+        ("/api/v1/main/basicAuth", True, True),
+        ("/api/v1/main/basicAuth", False, False),  # the first-login setup, only while none is saved
+        ("/api/v1/basicAuthValidationErrors", False, False),
+        ("/api/v1/basicAuthValidationErrors", True, True),
+        ("/ui/main/flows", True, False),  # the filter covers /api/v1/** only
+    ],
+)
+def test_the_fake_asks_for_the_login_where_kestra_does(path: str, saved: bool, needed: bool) -> None:
+    assert kestra_login_needed(path, saved) is needed
 
 
 def test_waiting_shows_elapsed_time_and_gives_up_with_the_logs_command() -> None:

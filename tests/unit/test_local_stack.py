@@ -67,6 +67,7 @@ def test_passwords_are_sensitive_variables_never_literals(local_synth: dict[str,
         variable = local_synth["variable"][name]
         assert variable["sensitive"] is True and "default" not in variable
         assert 'can(regex("[A-Z]"' in variable["validation"][0]["condition"]
+        assert 'can(regex("[a-z]"' in variable["validation"][0]["condition"]  # Kestra 1.3 needs one too
     for container in containers(local_synth).values():
         for key, value in env_of(container).items():
             if any(word in key for word in ("PASSWORD", "SECRET")):

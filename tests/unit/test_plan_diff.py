@@ -240,7 +240,9 @@ def test_one_flow_and_one_bucket_setting_print_exactly_those_changes(
     flows = tmp_path / "flows"
     shutil.copytree(PROJECT_ROOT / "flows", flows)
     changed_flow = sorted(flows.glob("*.yaml"))[0]
-    changed_flow.write_text(changed_flow.read_text(encoding="utf-8") + "# reviewed in a PR\n", encoding="utf-8")
+    changed_flow.write_text(
+        changed_flow.read_text(encoding="utf-8") + "# reviewed in a PR\ndisabled: false\n", encoding="utf-8"
+    )
     before = {"local": local_synth, "gcp": stack(google_storage_bucket={"lake": bucket(30)})}
     after = {"local": _local_stack_with_flows(flows), "gcp": stack(google_storage_bucket={"lake": bucket(60)})}
 
@@ -252,7 +254,7 @@ def test_one_flow_and_one_bucket_setting_print_exactly_those_changes(
     deployed_id = load_edition_map().ids(DEFAULT_COURSE_EDITION)[changed_flow.stem]
     assert headers[0].startswith(f"~ kestra_flow.flows_flow_{deployed_id}_")
     assert headers[1] == "~ google_storage_bucket.lake: update in place"
-    assert "\n+      # reviewed in a PR\n" in text
+    assert "\n+      # reviewed in a PR\n+      disabled: false\n" in text
     assert "\n-    lifecycle_rule[0].condition.age = 30\n+    lifecycle_rule[0].condition.age = 60\n" in text
     assert "== Stack local: 0 to create, 0 to replace, 1 to update, 0 to destroy ==" in text
 
@@ -358,16 +360,38 @@ def test_make_diff_on_a_clone_of_this_repository_shows_one_changed_flow(
 ) -> None:
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "--quiet", "--local", str(PROJECT_ROOT), str(clone)], check=True)
-    changed = sorted((clone / "flows").glob("*.yaml"))[0]
-    changed.write_text(changed.read_text(encoding="utf-8") + "# reviewed in a PR\n", encoding="utf-8")
+    changed, commented = sorted((clone / "flows").glob("*.yaml"))[:2]
+    changed.write_text(changed.read_text(encoding="utf-8") + "# reviewed in a PR\ndisabled: false\n", encoding="utf-8")
+    commented.write_text(commented.read_text(encoding="utf-8") + "# only a comment\n", encoding="utf-8")
 
     assert plan_diff_main(["--repo", str(clone), "--base", "HEAD", "--stacks", "local"]) == 0
 
     out = capsys.readouterr().out
     headers = resource_headers(out)
-    deployed = load_edition_map().ids(DEFAULT_COURSE_EDITION).get(changed.stem, changed.stem)
+    ids = load_edition_map().ids(DEFAULT_COURSE_EDITION)
+    deployed = ids.get(changed.stem, changed.stem)
     assert len(headers) == 1 and headers[0].startswith(f"~ kestra_flow.flows_flow_{deployed}"), out
-    assert "\n+      # reviewed in a PR\n" in out
+    assert "\n+      # reviewed in a PR\n+      disabled: false\n" in out
+    # the comment-only edit is no change to Terraform, and the diff says so instead of hiding it
+    assert f"# not deployed: {ids.get(commented.stem, commented.stem)}: only comments or layout changed" in out
+
+
+def test_a_comment_only_flow_edit_is_a_note_not_a_change() -> None:
+    commented = FLOW_V1.replace("tasks:\n", "# the two steps of the video\ntasks:\n") + "# end\n"
+    diff = diff_stack("local", stack(kestra_flow={"f": flow(FLOW_V1)}), stack(kestra_flow={"f": flow(commented)}))
+    assert diff.changes == () and len(diff.notes) == 1
+    text = render_text([diff], REVISIONS)
+    assert "== Stack local: no changes ==" in text
+    assert (
+        "# not deployed: taxi: only comments or layout changed, which the Kestra provider ignores (it compares "
+        "flows as YAML data), so Terraform plans no change and Kestra keeps the old text; change a value with it "
+        "to deploy it (kestra_flow.f)"
+    ) in text
+    assert "# not deployed: taxi" in render_markdown([diff], REVISIONS)
+    # a comment together with a value is an ordinary update, comments and all
+    both = commented.replace("message: loaded", "message: done")
+    diff = diff_stack("local", stack(kestra_flow={"f": flow(FLOW_V1)}), stack(kestra_flow={"f": flow(both)}))
+    assert actions(diff) == {"kestra_flow.f": "update"} and diff.notes == ()
 
 
 def test_every_resource_type_of_the_stacks_has_a_replacement_rule(

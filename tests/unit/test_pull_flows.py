@@ -112,17 +112,43 @@ def test_a_flow_broken_in_the_ui_is_reported_and_its_file_left_untouched(
 
 def test_dry_run_writes_nothing(kestra: tuple[KestraApi, dict[str, str]], flows_dir: Path) -> None:
     api, deployed = kestra
-    deployed["04_postgres_taxi"] += "\n# a learner's note\n"
+    deployed["04_postgres_taxi"] += "\ndisabled: false\n"
     before, out = snapshot(flows_dir), io.StringIO()
     assert pull_flows(api, flows_dir, "zoomcamp", out, dry_run=True) == 0
     assert snapshot(flows_dir) == before and "would write" in out.getvalue()
 
 
+@pytest.mark.parametrize("side", ["file", "ui"])
+def test_a_comment_only_difference_is_named_and_neither_side_overwritten(
+    kestra: tuple[KestraApi, dict[str, str]], flows_dir: Path, side: str
+) -> None:
+    """The provider ignores comments (isYamlEqualsFlow), so a comment edited in the file never reached
+    Kestra: writing Kestra's copy back would undo the learner's edit in the file."""
+    api, deployed = kestra
+    path = flows_dir / "04_postgres_taxi.yaml"
+    if side == "file":
+        path.write_text(path.read_text(encoding="utf-8") + "# my note from the video\n", encoding="utf-8")
+    else:
+        deployed["04_postgres_taxi"] = "# a note typed in the UI\n" + deployed["04_postgres_taxi"]
+    before, out = snapshot(flows_dir), io.StringIO()
+    assert pull_flows(api, flows_dir, "zoomcamp", out) == 0
+    assert snapshot(flows_dir) == before
+    assert (
+        "  ~ flows/04_postgres_taxi.yaml: left as is; only comments or layout differ from Kestra's copy, which the "
+        "provider ignores: a comment edited in the file is not deployed (change a value with it), one edited in "
+        "the UI stays in Kestra only (copy it into the file to keep it)"
+    ) in out.getvalue().splitlines()
+
+
 def test_a_wrong_password_is_one_line(kestra: tuple[KestraApi, dict[str, str]], flows_dir: Path) -> None:
     api, _ = kestra
     wrong = KestraApi(api.url, USER, "Wrong123pass")
-    with pytest.raises(BundleError, match=r"^Kestra at http://127\.0\.0\.1:\d+ refused the login admin@example\.com"):
+    expected = r"^Kestra at http://127\.0\.0\.1:\d+ refuses the login admin@example\.com; check KESTRA_USERNAME and "
+    with pytest.raises(BundleError, match=expected + "KESTRA_PASSWORD: Kestra saves the configured login"):
         pull_flows(wrong, flows_dir, "zoomcamp", io.StringIO())
+    with pytest.raises(BundleError, match=expected):  # what main() asks first
+        wrong.check_login("zoomcamp")
+    assert api.check_login("zoomcamp") == "Kestra 1.3.31"
 
 
 def test_no_kestra_running_is_one_line(flows_dir: Path) -> None:

@@ -57,12 +57,17 @@ BAD_INPUTS = [
     ),
     ({"PGADMIN_ENABLED": "maybe"}, "PGADMIN_ENABLED='maybe' must be true or false"),
     ({"KESTRA_USERNAME": "admin"}, "KESTRA_USERNAME='admin' must be an email address"),
-    ({"KESTRA_PASSWORD": "Sh0rt"}, "KESTRA_PASSWORD must be at least 8 characters"),
-    ({"KESTRA_PASSWORD": "alllowercase1"}, "KESTRA_PASSWORD must contain an upper-case letter"),
-    ({"KESTRA_PASSWORD": "NoDigitsHere"}, "KESTRA_PASSWORD must contain a digit"),
+    # Kestra 1.3's EMAIL_PATTERN has no TLD rule but a fixed alphabet: a space or a second '@' fails it
+    ({"KESTRA_USERNAME": "ad min@example.com"}, "KESTRA_USERNAME='ad min@example.com' must be an email address"),
+    ({"KESTRA_USERNAME": "a@b@example.com"}, "(Kestra 1.3's basic-auth rule: Kestra would answer every call with 401)"),
+    ({"KESTRA_PASSWORD": "Sh0rt"}, "KESTRA_PASSWORD: needs at least 8 characters (Kestra 1.3's basic-auth rule"),
+    ({"KESTRA_PASSWORD": "alllowercase1"}, "KESTRA_PASSWORD: needs an upper-case letter (A-Z) (Kestra 1.3's"),
+    ({"KESTRA_PASSWORD": "NoDigitsHere"}, "KESTRA_PASSWORD: needs a digit (0-9) (Kestra 1.3's"),
+    # the rule our check lacked before issue 19: Kestra's PASSWORD_PATTERN has (?=.*[a-z])
+    ({"KESTRA_PASSWORD": "ALLUPPERCASE1"}, "KESTRA_PASSWORD: needs a lower-case letter (a-z) (Kestra 1.3's"),
     (
         {"KESTRA_PASSWORD": "abc"},
-        "KESTRA_PASSWORD must be at least 8 characters, contain an upper-case letter and contain a digit",
+        "KESTRA_PASSWORD: needs at least 8 characters; needs an upper-case letter (A-Z); needs a digit (0-9)",
     ),
     ({"KESTRA_NAMESPACE": "Zoomcamp"}, "KESTRA_NAMESPACE='Zoomcamp' must be lower-case letters"),
     ({"KESTRA_NAMESPACE": "-zoomcamp"}, "KESTRA_NAMESPACE='-zoomcamp' must be lower-case letters"),

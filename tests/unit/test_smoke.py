@@ -148,7 +148,20 @@ def test_a_wrong_password_is_one_cross_naming_the_login(live: Live) -> None:
     failed, lines = live.run()
     assert failed == 1 and marks(lines) == "✗-----"
     assert lines[0].startswith(f"  ✗ Kestra at http://localhost:{live.env['KESTRA_PORT']} refuses the login {USER} — ")
-    assert "put back the Kestra password of the first deploy in .secrets/local.env" in lines[0]
+    assert "check KESTRA_USERNAME and TF_VAR_kestra_password in .secrets/local.env: Kestra saves" in lines[0]
+
+
+def test_a_login_kestra_never_saved_is_one_cross_in_kestras_words(live: Live) -> None:
+    """Kestra starts with a pair that breaks its rule, saves no login and answers 401 to everything."""
+    error = "Invalid username for Basic Authentication. Please provide a valid email address."
+    live.kestra.login_saved, live.kestra.validation_errors = False, [error]
+    failed, lines = live.run()
+    assert failed == 1 and marks(lines) == "✗-----"
+    assert lines[0] == (
+        f"  ✗ Kestra at http://localhost:{live.env['KESTRA_PORT']} did not save the basic-auth login ({error}) — "
+        "fix KESTRA_USERNAME / TF_VAR_kestra_password in .secrets/local.env to pass Kestra 1.3's basic-auth rule "
+        "and run make deploy-local"
+    )
 
 
 def test_a_never_deployed_checkout_says_deploy_first(live: Live, tmp_path: Path) -> None:

@@ -58,10 +58,10 @@ def test_password_variables_are_valid_terraform_and_refuse_weak_values(local_syn
     assert good.returncode == 0, good.stderr
     assert "Plan: 1 to add" in good.stdout
 
-    for weak in ("short1A", "nouppercase123", "NoDigitsHere"):
+    for weak in ("short1A", "nouppercase123", "NoDigitsHere", "NOLOWERCASE123", "Aa1" + "x" * 254):
         bad = terraform(stack_dir, "plan", env=tf_vars(variables, kestra_password=weak))
         assert bad.returncode != 0, weak
-        assert "Use at least 8 characters with an upper-case letter and a digit." in bad.stderr
+        assert "Use 8-256 characters with a lower-case letter, an upper-case letter and a" in bad.stderr
     for bad_key in (STRONG, KEY[:-1], KEY[:-2] + "!="):
         bad = terraform(stack_dir, "plan", env=tf_vars(variables, kestra_encryption_key=bad_key))
         assert bad.returncode != 0, bad_key
