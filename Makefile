@@ -16,7 +16,6 @@ BOOTSTRAP := .tools/pipenv
 PIPENV := $(BOOTSTRAP)/bin/pipenv
 PY := .venv/bin/python
 CDKTF := npx --no-install cdktf
-LOCAL_ENV := set -a && . ./.secrets/local.env && set +a &&
 
 .PHONY: help setup synth synth-local test lint format doctor deploy-local destroy-local deploy-gcp destroy-gcp \
 	inventory-update snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows kestra-table kestra-properties pull-flows \
@@ -54,11 +53,9 @@ tools/dbt/.venv/.synced: tools/dbt/Pipfile.lock | $(PIPENV)
 	cd tools/dbt && PIPENV_PIPFILE="$$PWD/Pipfile" "$(CURDIR)/$(PIPENV)" sync
 	@touch $@
 
-dbt-local: tools/dbt/.venv/.synced ## Run dbt on the local stack's PostgreSQL, e.g. make dbt-local CMD="build --select staging"
-	$(LOCAL_ENV) DBT_TARGET=postgres DBT_PG_HOST=localhost DBT_PG_PORT="$${ZOOMCAMP_PG_PORT:-5432}" \
-		DBT_PG_USER="$${ZOOMCAMP_PG_USER:-zoomcamp}" DBT_PG_DBNAME="$${ZOOMCAMP_PG_DB:-ny_taxi}" \
-		DBT_ENV_SECRET_PG_PASSWORD="$$TF_VAR_zoomcamp_db_password" \
-		tools/dbt/.venv/bin/dbt $(or $(CMD),build) --project-dir dbt --profiles-dir dbt
+# Python reads .secrets/local.env (a shell sourcing it would run a password's quotes and $(...)).
+dbt-local: setup tools/dbt/.venv/.synced ## Run dbt on the local stack's PostgreSQL, e.g. make dbt-local CMD="build --select staging"
+	@$(PY) -m ops.dbt_local $(or $(CMD),build)
 
 synth: setup ## Synthesize both stacks into cdktf.out/ (gcp needs a project: GCP_PROJECT_ID or ADC)
 	$(CDKTF) synth
