@@ -89,15 +89,15 @@ smoke: setup ## After deploy-local: check the live stack as a learner would (log
 pull-flows: setup ## Write flows you edited in the local Kestra's UI back into flows/ (before the next deploy-local)
 	@$(PY) -m ops.pull_flows $(if $(DRY_RUN),--dry-run)
 
-destroy-local: setup ## Remove the local stack but keep its data volumes; ZOOMCAMP_SANDBOX=true removes them too
-	@$(PY) -m ops.destroy local
+destroy-local: setup ## Remove the local stack but keep its data volumes; ZOOMCAMP_SANDBOX=true removes them too (asks for the stack name; YES=1 in CI)
+	@$(PY) -m ops.destroy local $(if $(YES),--yes)
 
 deploy-gcp: setup ## Run the doctor, then create or update the GCP stack (bucket, dataset, identity, Kestra VM)
 	@$(PY) -m ops.doctor --stack gcp
 	@$(PY) -m ops.deploy gcp
 
 destroy-gcp: setup ## Remove the GCP stack but keep its data (buckets, dataset, VM data disk, secrets); ZOOMCAMP_SANDBOX=true: all
-	@$(PY) -m ops.destroy gcp
+	@$(PY) -m ops.destroy gcp $(if $(YES),--yes)
 
 BASE ?= origin/main
 FORMAT ?= text
@@ -105,8 +105,8 @@ FORMAT ?= text
 diff: setup ## Offline plan diff of both stacks: BASE=<git revision> (origin/main) vs the working tree; FORMAT=markdown
 	$(PY) -m plan_diff --base "$(BASE)" --format "$(FORMAT)"
 
-sandbox-reset: setup ## Destroy STACK=local|gcp with its data and create it again (only with ZOOMCAMP_SANDBOX=true)
-	@$(PY) -m ops.sandbox_reset "$(STACK)"
+sandbox-reset: setup ## Destroy STACK=local|gcp with its data and create it again (only with ZOOMCAMP_SANDBOX=true; asks for the stack name, YES=1 in CI)
+	@$(PY) -m ops.sandbox_reset "$(STACK)" $(if $(YES),--yes)
 
 inventory-update: setup ## Rewrite tests/inventories/*.yaml (what each stack variant creates) from the code (review the diff!)
 	$(PY) -m tests.support.inventory

@@ -26,6 +26,7 @@ print registry errors. With a state bucket (gcp) only Terraform can tell, so it 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -278,11 +279,24 @@ def terraform_destroy(
         )
 
 
+def ask_on_terminal(prompt: str) -> str | None:
+    """The line typed at `prompt`, or None when no one can answer (no terminal: CI, a pipe)."""
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return input(prompt)
+    except EOFError:
+        return None
+
+
 @dataclass(frozen=True)
 class DestroyOptions:
     commands: Commands = field(default_factory=Commands)
     credentials_file: Path = CREDENTIALS_FILE
     auto_approve: bool | None = None  # None: local yes; gcp shows Terraform's plan and asks, like its deploy
+    # --yes (make ... YES=1): a sandbox destroy takes the data without the typed stack name (CI).
+    confirmed: bool = False
+    ask: Callable[[str], str | None] = ask_on_terminal
     clock: Callable[[], float] = time.monotonic
     # Without a state file, say so and stop; sandbox-reset goes on (its deploy needs the synthesis).
     stop_if_never_deployed: bool = True
@@ -308,6 +322,28 @@ def _show_plan(progress: Progress, plan: DestroyPlan, stack_json: Mapping[str, A
     for line in preview(stack_json, plan.removed) or ["nothing: only the kept data is deployed"]:
         progress.note(f"  {line}")
     progress.note(f"To remove everything, data included: {OPT_IN['destroy'].format(stack=stack)}")
+
+
+def confirm_data_loss(stack: str, options: DestroyOptions, command: str) -> None:
+    """A sandbox destroy deletes data: only when the stack's name is typed, or --yes was given.
+
+    An exported ZOOMCAMP_SANDBOX=true, forgotten in a shell, must not turn a routine
+    `make destroy-local` into the loss of every loaded month.
+    """
+    if options.confirmed:
+        return
+    answer = options.ask(f"This deletes {PROTECTED_DATA[stack]}. Type the stack name ({stack}) to go on: ")
+    if answer is None:
+        raise BundleError(
+            f"refusing to delete the {stack} stack's data (ZOOMCAMP_SANDBOX=true) without a typed confirmation and "
+            f"there is no terminal to ask on; nothing was changed; to go on, run `{command} YES=1` "
+            "(or pass --yes)"
+        )
+    if answer.strip() != stack:
+        raise BundleError(
+            f"you typed {answer.strip()!r}, not {stack!r}: nothing was changed (ZOOMCAMP_SANDBOX=true deletes the "
+            f"data; unset it to keep the data)"
+        )
 
 
 def never_deployed(stack: str, commands: Commands, settings: Settings) -> Path | None:
@@ -367,6 +403,8 @@ def destroy_stack(
     if not plan.removed:
         print(f"\n==> Nothing to remove: only the kept data of the {stack} stack is deployed.", file=out, flush=True)
         return plan
+    if plan.sandbox:
+        confirm_data_loss(stack, options, f"ZOOMCAMP_SANDBOX=true make destroy-{stack}")
     stack_env = destroy_env(stack, env, options.credentials_file)
     progress.step(f"Destroying with terraform destroy ({len(plan.removed)} resources)")
     step_started = clock()
@@ -393,9 +431,14 @@ def main(argv: list[str] | None = None) -> int:
         "(make destroy-local, make destroy-gcp).",
     )
     parser.add_argument("stack", choices=STACK_NAMES, help="the stack to destroy")
-    stack = parser.parse_args(argv).stack
+    parser.add_argument(
+        "--yes", action="store_true", help="with ZOOMCAMP_SANDBOX=true: delete the data without asking (CI)"
+    )
+    arguments = parser.parse_args(argv)
+    stack = arguments.stack
+    options = dataclasses.replace(options_from_env(os.environ), confirmed=arguments.yes)
     with explain_interrupt(f"the {stack} stack may be half-destroyed; rerun `make destroy-{stack}` to finish"):
-        destroy_stack(stack, os.environ, sys.stdout, options_from_env(os.environ))
+        destroy_stack(stack, os.environ, sys.stdout, options)
     return 0
 
 

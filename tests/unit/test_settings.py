@@ -79,7 +79,7 @@ BAD_INPUTS = [
     ({"ZOOMCAMP_PREFIX": "Zoom Camp"}, "ZOOMCAMP_PREFIX='Zoom Camp' must be 1-41 lower-case letters"),
     (
         {"DOCKER_SOCKET": "docker.sock"},
-        "DOCKER_SOCKET='docker.sock' must be the absolute path of Docker's socket, ending in .sock, e.g. /var/run/docker.sock",
+        "DOCKER_SOCKET='docker.sock' must be the absolute path of Docker's socket, ending in .sock",
     ),
 ]
 
