@@ -45,7 +45,7 @@ from ops.deploy.runner import QUIET_ENV, Progress
 from stacks.local.credentials import CREDENTIALS_FILE, read_credentials
 from stacks.sandbox import OPT_IN, PROTECTED, PROTECTED_DATA, check_stack
 from stacks.settings import LOCAL_STACK, STACK_NAMES, Settings
-from stacks.state_backend import local_state_file
+from stacks.state_backend import PRIVATE_UMASK, local_state_file
 
 STEPS = 4  # synthesize, init, read the state, destroy
 NO_STATE = "No state file was found"  # `terraform state list` before the first apply
@@ -192,7 +192,13 @@ def destroy_command(commands: Commands, plan: DestroyPlan, auto_approve: bool) -
 def _captured(command: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
-            list(command), env=dict(env), stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+            list(command),
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+            umask=PRIVATE_UMASK,  # a state Terraform writes (or backs up) is owner-only
         )
     except FileNotFoundError:
         raise BundleError(f"{command[0]} not found; install Terraform (`make doctor` checks it)") from None
@@ -201,7 +207,7 @@ def _captured(command: Sequence[str], env: Mapping[str, str]) -> subprocess.Comp
 def _streamed(command: Sequence[str], env: Mapping[str, str], out: TextIO) -> int:
     out.flush()
     try:
-        return subprocess.run(list(command), env=dict(env), check=False).returncode
+        return subprocess.run(list(command), env=dict(env), check=False, umask=PRIVATE_UMASK).returncode
     except FileNotFoundError:
         raise BundleError(f"{command[0]} not found; install Terraform (`make doctor` checks it)") from None
 
