@@ -8,6 +8,7 @@ allowed. docs/settings.md documents the same names and defaults (a test keeps th
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -132,8 +133,8 @@ class LocalSettings:
     data_db_name: str
     data_db_user: str
     docker_socket: str
-    # The learner's Application Default Credentials (or key file) mounted read-only into the
-    # local Kestra so GCP flows authenticate without a key in KV, state or Git; None: no mount.
+    # Mounted read-only into the local Kestra only on request (ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS=true)
+    # and never a long-lived credential (the learner's login, a key); None (the default): no mount.
     google_credentials_file: str | None = None
 
     @property
@@ -351,6 +352,38 @@ def _read_gcp(reader: _EnvReader) -> GcpSettings:
             delete_missing=reader.boolean("ZOOMCAMP_GIT_SYNC_DELETE", True),
         ),
     )
+
+
+# ADC file types that hold a credential which outlives any session: the learner's OAuth refresh token
+# (authorized_user, also the source of an impersonated_service_account file gcloud writes) or a
+# service-account key. Workload identity federation (external_account) holds only how to fetch
+# short-lived tokens.
+_LONG_LIVED = {
+    "authorized_user": "your own Google login (a refresh token that never expires)",
+    "service_account": "a service-account key (a private key that does not expire)",
+    "external_account_authorized_user": "your own workforce login (a refresh token)",
+    "gdch_service_account": "a service-account key (a private key that does not expire)",
+}
+
+
+def _long_lived(path: Path) -> str | None:
+    """What long-lived credential the ADC file at `path` holds, in words, or None."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return "a file that is not a credentials JSON (it may hold anything)"
+    if not isinstance(document, dict):
+        return "a file that is not a credentials JSON (it may hold anything)"
+    kind = document.get("type")
+    if kind == "impersonated_service_account":
+        source = document.get("source_credentials")
+        source_kind = source.get("type") if isinstance(source, dict) else None
+        if source_kind in _LONG_LIVED:
+            return f"an impersonation file whose source is {_LONG_LIVED[source_kind]}"
+        return None
+    if kind == "external_account":
+        return None
+    return _LONG_LIVED.get(str(kind), f"a credentials file of type {kind!r}")
 
 
 class _EnvReader:
@@ -662,9 +695,26 @@ class _EnvReader:
         return value
 
     def google_credentials(self, switch: str) -> str | None:
-        """GOOGLE_APPLICATION_CREDENTIALS if set, else gcloud's ADC file if it exists, else None."""
-        if not self.boolean(switch, True):
+        """Only with `switch` on: GOOGLE_APPLICATION_CREDENTIALS, else gcloud's ADC file, once it holds no
+        long-lived credential (see `_long_lived`); else None."""
+        if not self.boolean(switch, False):
             return None
+        found = self._credentials_file(switch)
+        if found is None:
+            return None
+        kind = _long_lived(Path(found))
+        if kind is not None:
+            # Never echo the file: it is a credential.
+            self.problems.append(
+                f"{switch}=true would mount {found}, {kind}, into the local Kestra, where every flow (and every "
+                f"container it starts, as root with the Docker socket) could read it; unset {switch} and run the "
+                "GCP flows on the gcp stack's VM (docs/google-cloud.md)"
+            )
+            return None
+        return found
+
+    def _credentials_file(self, switch: str) -> str | None:
+        """GOOGLE_APPLICATION_CREDENTIALS if set, else gcloud's ADC file if it exists, else None."""
         explicit = self._raw("GOOGLE_APPLICATION_CREDENTIALS")
         if explicit is not None:
             path = Path(explicit)

@@ -656,21 +656,25 @@ def test_no_flows_repository_fails_for_gcp(gcp_env, project, tmp_path, monkeypat
     assert git.fix == "set ZOOMCAMP_GIT_URL=https://github.com/<you>/<fork>.git"
 
 
-def test_local_kestra_without_google_credentials_is_only_a_warning(env, project, tmp_path) -> None:
-    report = doctor("local", env, project, tmp_path)
-    gcp = one(report, "gcp.local")
-    assert gcp.status is Status.WARN
-    assert gcp.message == "KV values for project zoomcamp-test-project, but no Google credentials file to mount"
-    assert "gcp.local" not in [r.check for r in report.failures]
+def test_local_kestra_gets_no_google_credentials_by_default(env, project, tmp_path) -> None:
+    for extra in ({}, {"GOOGLE_APPLICATION_CREDENTIALS": str(adc_file(tmp_path))}):
+        report = doctor("local", {**env, **extra}, project, tmp_path)
+        gcp = one(report, "gcp.local")
+        assert gcp.status is Status.OK
+        assert gcp.message == (
+            "KV values for project zoomcamp-test-project; no Google credentials in the local Kestra "
+            "(the GCP flows run on the gcp stack's VM, as its service account)"
+        )
 
 
-def test_local_kestra_with_credentials_gets_them_mounted(env, project, tmp_path) -> None:
+def test_asking_to_mount_the_learners_login_fails_in_the_settings(env, project, tmp_path) -> None:
     credentials = adc_file(tmp_path)
-    gcp = one(
-        doctor("local", {**env, "GOOGLE_APPLICATION_CREDENTIALS": str(credentials)}, project, tmp_path), "gcp.local"
+    mount = {"GOOGLE_APPLICATION_CREDENTIALS": str(credentials), "ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS": "true"}
+    settings = [r for r in results(doctor("local", {**env, **mount}, project, tmp_path), "settings")]
+    assert [r.status for r in settings] == [Status.FAIL]
+    assert settings[0].message.startswith(
+        f"ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS=true would mount {credentials}, your own Google login"
     )
-    assert gcp.status is Status.OK
-    assert gcp.message == f"KV values for project zoomcamp-test-project; {credentials} mounted read-only"
 
 
 def test_local_kestra_without_any_project_is_only_a_warning(gcp_env, project, tmp_path) -> None:
