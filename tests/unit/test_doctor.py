@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -219,7 +220,7 @@ def test_one_engine_for_terraform_and_kestra_needs_no_socket_line(env, project, 
 
 
 def test_port_bound_by_another_program_fails_and_suggests_a_free_one(env, project, tmp_path) -> None:
-    with listening_port() as busy:
+    with port_held_apart_from(env) as busy:
         report = doctor("local", {**env, "ZOOMCAMP_PG_PORT": str(busy)}, project, tmp_path)
         port = one(report, "port.postgres")
         suggested = int(port.fix.rsplit("ZOOMCAMP_PG_PORT=", 1)[1])
@@ -275,12 +276,44 @@ def test_our_containers_are_recognised_by_the_configured_prefix(env, project, tm
     assert one(report, "port.kestra").status is Status.FAIL
 
 
+@contextmanager
+def port_held_apart_from(env: dict[str, str]) -> Iterator[int]:
+    """A port another program listens on, never one of `env`'s ports.
+
+    free_port() closes its socket, so the kernel may hand the same number to the next bind(0), about
+    once in 10,000 tries: a busy port equal to KESTRA_PORT or ZOOMCAMP_PG_PORT turns the test into a
+    settings error (two services on one port), with no port check at all (the flake once seen on main).
+    """
+    ours = {env["KESTRA_PORT"], env["ZOOMCAMP_PG_PORT"]}
+    with ExitStack() as stack:
+        while True:
+            busy = stack.enter_context(listening_port())  # a colliding one stays held, so it is not drawn again
+            if str(busy) not in ours:
+                yield busy
+                return
+
+
 def test_pgadmin_port_is_checked_only_when_enabled(env, project, tmp_path) -> None:
     assert not [r for r in doctor("local", env, project, tmp_path).results if r.check == "port.pgadmin"]
-    with listening_port() as busy:
+    with port_held_apart_from(env) as busy:
         enabled = {**env, "PGADMIN_ENABLED": "true", "PGADMIN_PORT": str(busy)}
         pgadmin = one(doctor("local", enabled, project, tmp_path), "port.pgadmin")
     assert pgadmin.status is Status.FAIL and "PGADMIN_PORT=" in pgadmin.fix
+
+
+def test_a_busy_port_drawn_equal_to_kestras_is_skipped(env, project, tmp_path, monkeypatch) -> None:
+    """The flake's cause, forced: the kernel's next port is KESTRA_PORT, then another."""
+    drawn = iter([int(env["KESTRA_PORT"]), free_port()])
+
+    @contextmanager
+    def reused_port() -> Iterator[int]:
+        yield next(drawn)
+
+    monkeypatch.setattr(f"{__name__}.listening_port", reused_port)
+    clash = {**env, "PGADMIN_ENABLED": "true", "PGADMIN_PORT": env["KESTRA_PORT"]}
+    assert not [r for r in doctor("local", clash, project, tmp_path).results if r.check == "port.pgadmin"]
+    with port_held_apart_from(env) as busy:
+        assert str(busy) not in (env["KESTRA_PORT"], env["ZOOMCAMP_PG_PORT"])
 
 
 def test_bind_address_that_is_not_ours_is_reported(env, project, tmp_path) -> None:
