@@ -10,12 +10,13 @@ the connection comes from the settings, and dbt replaces this process with the e
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from common.errors import BundleError, run_cli
+from common.errors import BundleError, CommandLine, run_cli
 from stacks.local.credentials import CREDENTIALS_FILE, read_credentials
 from stacks.settings import PROJECT_ROOT, Settings
 
@@ -47,7 +48,15 @@ def dbt_command(arguments: Sequence[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    arguments = sys.argv[1:] if argv is None else argv
+    parser = CommandLine(
+        prog="python -m ops.dbt_local",
+        description="Run dbt on the local stack's PostgreSQL with the password of .secrets/local.env "
+        '(make dbt-local CMD="build --select staging").',
+    )
+    parser.add_argument("command", nargs="?", default="build", help="the dbt command (default: build)")
+    parser.add_argument("arguments", nargs=argparse.REMAINDER, help="its arguments, e.g. --select staging")
+    parsed = parser.parse_args(argv)
+    arguments = [parsed.command, *parsed.arguments]
     environment = dbt_environment(os.environ, CREDENTIALS_FILE)
     command = dbt_command(arguments)
     os.chdir(PROJECT_ROOT)
