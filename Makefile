@@ -16,7 +16,6 @@ BOOTSTRAP := .tools/pipenv
 PIPENV := $(BOOTSTRAP)/bin/pipenv
 PY := .venv/bin/python
 CDKTF := npx --no-install cdktf
-LOCAL_ENV := set -a && . ./.secrets/local.env && set +a &&
 
 .PHONY: help setup synth synth-local test lint format doctor deploy-local destroy-local deploy-gcp destroy-gcp \
 	inventory-update snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows kestra-table kestra-properties pull-flows \
@@ -54,11 +53,9 @@ tools/dbt/.venv/.synced: tools/dbt/Pipfile.lock | $(PIPENV)
 	cd tools/dbt && PIPENV_PIPFILE="$$PWD/Pipfile" "$(CURDIR)/$(PIPENV)" sync
 	@touch $@
 
-dbt-local: tools/dbt/.venv/.synced ## Run dbt on the local stack's PostgreSQL, e.g. make dbt-local CMD="build --select staging"
-	$(LOCAL_ENV) DBT_TARGET=postgres DBT_PG_HOST=localhost DBT_PG_PORT="$${ZOOMCAMP_PG_PORT:-5432}" \
-		DBT_PG_USER="$${ZOOMCAMP_PG_USER:-zoomcamp}" DBT_PG_DBNAME="$${ZOOMCAMP_PG_DB:-ny_taxi}" \
-		DBT_ENV_SECRET_PG_PASSWORD="$$TF_VAR_zoomcamp_db_password" \
-		tools/dbt/.venv/bin/dbt $(or $(CMD),build) --project-dir dbt --profiles-dir dbt
+# Python reads .secrets/local.env (a shell sourcing it would run a password's quotes and $(...)).
+dbt-local: setup tools/dbt/.venv/.synced ## Run dbt on the local stack's PostgreSQL, e.g. make dbt-local CMD="build --select staging"
+	@$(PY) -m ops.dbt_local $(or $(CMD),build)
 
 synth: setup ## Synthesize both stacks into cdktf.out/ (gcp needs a project: GCP_PROJECT_ID or ADC)
 	$(CDKTF) synth
@@ -92,15 +89,15 @@ smoke: setup ## After deploy-local: check the live stack as a learner would (log
 pull-flows: setup ## Write flows you edited in the local Kestra's UI back into flows/ (before the next deploy-local)
 	@$(PY) -m ops.pull_flows $(if $(DRY_RUN),--dry-run)
 
-destroy-local: setup ## Remove the local stack but keep its data volumes; ZOOMCAMP_SANDBOX=true removes them too
-	@$(PY) -m ops.destroy local
+destroy-local: setup ## Remove the local stack but keep its data volumes; ZOOMCAMP_SANDBOX=true removes them too (asks for the stack name; YES=1 in CI)
+	@$(PY) -m ops.destroy local $(if $(YES),--yes)
 
 deploy-gcp: setup ## Run the doctor, then create or update the GCP stack (bucket, dataset, identity, Kestra VM)
 	@$(PY) -m ops.doctor --stack gcp
 	@$(PY) -m ops.deploy gcp
 
 destroy-gcp: setup ## Remove the GCP stack but keep its data (buckets, dataset, VM data disk, secrets); ZOOMCAMP_SANDBOX=true: all
-	@$(PY) -m ops.destroy gcp
+	@$(PY) -m ops.destroy gcp $(if $(YES),--yes)
 
 BASE ?= origin/main
 FORMAT ?= text
@@ -108,8 +105,8 @@ FORMAT ?= text
 diff: setup ## Offline plan diff of both stacks: BASE=<git revision> (origin/main) vs the working tree; FORMAT=markdown
 	$(PY) -m plan_diff --base "$(BASE)" --format "$(FORMAT)"
 
-sandbox-reset: setup ## Destroy STACK=local|gcp with its data and create it again (only with ZOOMCAMP_SANDBOX=true)
-	@$(PY) -m ops.sandbox_reset "$(STACK)"
+sandbox-reset: setup ## Destroy STACK=local|gcp with its data and create it again (only with ZOOMCAMP_SANDBOX=true; asks for the stack name, YES=1 in CI)
+	@$(PY) -m ops.sandbox_reset "$(STACK)" $(if $(YES),--yes)
 
 inventory-update: setup ## Rewrite tests/inventories/*.yaml (what each stack variant creates) from the code (review the diff!)
 	$(PY) -m tests.support.inventory

@@ -16,6 +16,7 @@ from common.errors import run_cli
 from stacks import synth_cache
 from stacks.local.credentials import write_stack_tfvars
 from stacks.settings import LOCAL_STACK, PROJECT_ROOT, Settings
+from stacks.state_backend import make_state_private
 
 
 def synthesize(settings: Settings) -> Path:
@@ -41,6 +42,9 @@ def synthesize(settings: Settings) -> Path:
 
 def main() -> int:
     settings = Settings.from_env()
+    for stack in settings.stacks:
+        # A plain `cdktf deploy` synthesizes first: a state an older version left 0644 is made private here.
+        make_state_private(PROJECT_ROOT, stack, settings)
     local_dir = synthesize(settings) / "stacks" / LOCAL_STACK
     if (local_dir / "cdk.tf.json").exists():
         write_stack_tfvars(local_dir, os.environ)  # the passwords, for a plain `cdktf deploy local`

@@ -26,6 +26,7 @@ print registry errors. With a state bucket (gcp) only Terraform can tell, so it 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
@@ -44,7 +45,7 @@ from ops.deploy.runner import QUIET_ENV, Progress
 from stacks.local.credentials import CREDENTIALS_FILE, read_credentials
 from stacks.sandbox import OPT_IN, PROTECTED, PROTECTED_DATA, check_stack
 from stacks.settings import LOCAL_STACK, STACK_NAMES, Settings
-from stacks.state_backend import local_state_file
+from stacks.state_backend import PRIVATE_UMASK, local_state_file
 
 STEPS = 4  # synthesize, init, read the state, destroy
 NO_STATE = "No state file was found"  # `terraform state list` before the first apply
@@ -191,7 +192,13 @@ def destroy_command(commands: Commands, plan: DestroyPlan, auto_approve: bool) -
 def _captured(command: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     try:
         return subprocess.run(
-            list(command), env=dict(env), stdin=subprocess.DEVNULL, capture_output=True, text=True, check=False
+            list(command),
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
+            umask=PRIVATE_UMASK,  # a state Terraform writes (or backs up) is owner-only
         )
     except FileNotFoundError:
         raise BundleError(f"{command[0]} not found; install Terraform (`make doctor` checks it)") from None
@@ -200,7 +207,7 @@ def _captured(command: Sequence[str], env: Mapping[str, str]) -> subprocess.Comp
 def _streamed(command: Sequence[str], env: Mapping[str, str], out: TextIO) -> int:
     out.flush()
     try:
-        return subprocess.run(list(command), env=dict(env), check=False).returncode
+        return subprocess.run(list(command), env=dict(env), check=False, umask=PRIVATE_UMASK).returncode
     except FileNotFoundError:
         raise BundleError(f"{command[0]} not found; install Terraform (`make doctor` checks it)") from None
 
@@ -278,11 +285,24 @@ def terraform_destroy(
         )
 
 
+def ask_on_terminal(prompt: str) -> str | None:
+    """The line typed at `prompt`, or None when no one can answer (no terminal: CI, a pipe)."""
+    if not sys.stdin.isatty():
+        return None
+    try:
+        return input(prompt)
+    except EOFError:
+        return None
+
+
 @dataclass(frozen=True)
 class DestroyOptions:
     commands: Commands = field(default_factory=Commands)
     credentials_file: Path = CREDENTIALS_FILE
     auto_approve: bool | None = None  # None: local yes; gcp shows Terraform's plan and asks, like its deploy
+    # --yes (make ... YES=1): a sandbox destroy takes the data without the typed stack name (CI).
+    confirmed: bool = False
+    ask: Callable[[str], str | None] = ask_on_terminal
     clock: Callable[[], float] = time.monotonic
     # Without a state file, say so and stop; sandbox-reset goes on (its deploy needs the synthesis).
     stop_if_never_deployed: bool = True
@@ -308,6 +328,28 @@ def _show_plan(progress: Progress, plan: DestroyPlan, stack_json: Mapping[str, A
     for line in preview(stack_json, plan.removed) or ["nothing: only the kept data is deployed"]:
         progress.note(f"  {line}")
     progress.note(f"To remove everything, data included: {OPT_IN['destroy'].format(stack=stack)}")
+
+
+def confirm_data_loss(stack: str, options: DestroyOptions, command: str) -> None:
+    """A sandbox destroy deletes data: only when the stack's name is typed, or --yes was given.
+
+    An exported ZOOMCAMP_SANDBOX=true, forgotten in a shell, must not turn a routine
+    `make destroy-local` into the loss of every loaded month.
+    """
+    if options.confirmed:
+        return
+    answer = options.ask(f"This deletes {PROTECTED_DATA[stack]}. Type the stack name ({stack}) to go on: ")
+    if answer is None:
+        raise BundleError(
+            f"refusing to delete the {stack} stack's data (ZOOMCAMP_SANDBOX=true) without a typed confirmation and "
+            f"there is no terminal to ask on; nothing was changed; to go on, run `{command} YES=1` "
+            "(or pass --yes)"
+        )
+    if answer.strip() != stack:
+        raise BundleError(
+            f"you typed {answer.strip()!r}, not {stack!r}: nothing was changed (ZOOMCAMP_SANDBOX=true deletes the "
+            f"data; unset it to keep the data)"
+        )
 
 
 def never_deployed(stack: str, commands: Commands, settings: Settings) -> Path | None:
@@ -367,6 +409,8 @@ def destroy_stack(
     if not plan.removed:
         print(f"\n==> Nothing to remove: only the kept data of the {stack} stack is deployed.", file=out, flush=True)
         return plan
+    if plan.sandbox:
+        confirm_data_loss(stack, options, f"ZOOMCAMP_SANDBOX=true make destroy-{stack}")
     stack_env = destroy_env(stack, env, options.credentials_file)
     progress.step(f"Destroying with terraform destroy ({len(plan.removed)} resources)")
     step_started = clock()
@@ -393,9 +437,14 @@ def main(argv: list[str] | None = None) -> int:
         "(make destroy-local, make destroy-gcp).",
     )
     parser.add_argument("stack", choices=STACK_NAMES, help="the stack to destroy")
-    stack = parser.parse_args(argv).stack
+    parser.add_argument(
+        "--yes", action="store_true", help="with ZOOMCAMP_SANDBOX=true: delete the data without asking (CI)"
+    )
+    arguments = parser.parse_args(argv)
+    stack = arguments.stack
+    options = dataclasses.replace(options_from_env(os.environ), confirmed=arguments.yes)
     with explain_interrupt(f"the {stack} stack may be half-destroyed; rerun `make destroy-{stack}` to finish"):
-        destroy_stack(stack, os.environ, sys.stdout, options_from_env(os.environ))
+        destroy_stack(stack, os.environ, sys.stdout, options)
     return 0
 
 

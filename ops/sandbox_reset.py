@@ -19,7 +19,7 @@ from typing import TextIO
 from common.errors import CommandLine, explain_interrupt, run_cli
 from ops.deploy.cdktf_steps import cdktf_deploy
 from ops.deploy.runner import Progress
-from ops.destroy import STEPS, DestroyOptions, destroy_env, destroy_stack, options_from_env
+from ops.destroy import STEPS, DestroyOptions, confirm_data_loss, destroy_env, destroy_stack, options_from_env
 from stacks.local.credentials import ensure_credentials
 from stacks.sandbox import OPT_IN, check_stack, require_sandbox
 from stacks.settings import LOCAL_STACK, Settings
@@ -29,7 +29,10 @@ def sandbox_reset(stack: str, env: Mapping[str, str], out: TextIO, options: Dest
     """Refuse without sandbox mode; otherwise destroy everything, then deploy, stopping at a failure."""
     check_stack(stack)
     require_sandbox(stack, Settings.from_env(env), "reset")
-    options = dataclasses.replace(options or DestroyOptions(), auto_approve=True, stop_if_never_deployed=False)
+    options = options or DestroyOptions()
+    confirm_data_loss(stack, options, f"ZOOMCAMP_SANDBOX=true make sandbox-reset STACK={stack}")
+    # Asked once, here, before anything runs; the destroy step does not ask again.
+    options = dataclasses.replace(options, auto_approve=True, stop_if_never_deployed=False, confirmed=True)
     if stack == LOCAL_STACK:
         # Kept (or made once): the new databases start with the same passwords.
         ensure_credentials(env, options.credentials_file)
@@ -57,9 +60,12 @@ def _main(argv: list[str] | None = None) -> int:
     )
     # No `choices`: check_stack names the make variable (STACK=...) in its message.
     parser.add_argument("stack", help="local or gcp")
-    stack = parser.parse_args(argv).stack
+    parser.add_argument("--yes", action="store_true", help="delete the data without asking for the stack name (CI)")
+    arguments = parser.parse_args(argv)
+    stack = arguments.stack
+    options = dataclasses.replace(options_from_env(os.environ), confirmed=arguments.yes)
     with explain_interrupt(f"rerun `{OPT_IN['reset'].format(stack=stack)}` to finish (it resumes safely)"):
-        sandbox_reset(stack, os.environ, sys.stdout, options_from_env(os.environ))
+        sandbox_reset(stack, os.environ, sys.stdout, options)
     return 0
 
 

@@ -8,6 +8,7 @@ allowed. docs/settings.md documents the same names and defaults (a test keeps th
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -38,7 +39,14 @@ _PG_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 # Image references: these check the whole reference's shape (which image, a pinned release tag), which
 # a version parser (packaging) does not; only the numbers they capture are compared.
 _KESTRA_IMAGE = re.compile(r"^kestra/kestra:v(?P<major>\d+)\.(?P<minor>\d+)\.(?P<patch>\d+)(-no-plugins)?$")
-_POSTGRES_IMAGE = re.compile(r"^(?:[\w.-]+/)?postgres:(?P<major>\d+)(?:\.\d+)*(?:-[\w.-]+)?$")
+_POSTGRES_IMAGE = re.compile(r"^(?:[\w.:-]+/)*postgres:(?P<major>\d+)(?:\.\d+)*(?:-[\w.-]+)?$")
+# An optional content digest after the tag (name:tag@sha256:<64 hex>): the tag is checked as above, the
+# digest pins the exact bytes Docker pulls.
+_IMAGE_DIGEST = re.compile(r"^(?P<reference>[^@]+)(?:@sha256:(?P<digest>[0-9a-f]{64}))?$")
+# Docker Hub's own names for itself; any other first path part with a '.' or ':' (or localhost) is a
+# registry host, allowed only when ZOOMCAMP_ALLOW_REGISTRY names it.
+_DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
+_REGISTRY_HOST = re.compile(r"^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$")
 # Google Cloud naming rules, checked at synth so a typo never reaches `terraform apply`.
 _GCP_PROJECT_ID = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
 _GCP_REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
@@ -46,7 +54,8 @@ _GCP_ZONE = re.compile(r"^(?P<region>[a-z]+-[a-z]+[0-9]+)-[a-z]$")
 _GCS_BUCKET = re.compile(r"^[a-z0-9][a-z0-9_-]{1,61}[a-z0-9]$")
 _BQ_DATASET = re.compile(r"^[A-Za-z0-9_]{1,1024}$")
 _GCE_MACHINE_TYPE = re.compile(r"^[a-z][a-z0-9]*-[a-z0-9-]*[a-z0-9]$")
-_GIT_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[^\s@?#]+$")
+# No quotes, '{', '$' or backtick in the path: Kestra renders the clone URL as a template, and a shell may see it.
+_GIT_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[^\s@?#'\"`{}$\\]+$")
 _GIT_BRANCH = re.compile(r"^(?!/|-)(?!.*(\.\.|//|@\{|\.lock$|/$|\.$))[A-Za-z0-9._/-]{1,200}$")
 _REPO_DIRECTORY = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]{1,200}(?<!/)$")
 # A Google AI Studio API key (Gemini): letters, digits, '-', '_', '.'; anything else is a paste gone wrong.
@@ -110,8 +119,8 @@ class LocalSettings:
     data_db_name: str
     data_db_user: str
     docker_socket: str
-    # The learner's Application Default Credentials (or key file) mounted read-only into the
-    # local Kestra so GCP flows authenticate without a key in KV, state or Git; None: no mount.
+    # Mounted read-only into the local Kestra only on request (ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS=true)
+    # and never a long-lived credential (the learner's login, a key); None (the default): no mount.
     google_credentials_file: str | None = None
 
     @property
@@ -197,6 +206,7 @@ class Settings:
         `make deploy-local` passes; an explicit `env` (tests, the deploy) is read alone.
         """
         reader = _EnvReader(_process_environment() if env is None else env)
+        reader.allowed_registries()  # reported once, even when no image names a registry
         settings = cls(
             stacks=reader.stacks("ZOOMCAMP_STACKS", "local,gcp"),
             stacks_chosen=reader.optional("ZOOMCAMP_STACKS") is not None,
@@ -241,7 +251,7 @@ class Settings:
                     _PG_IDENTIFIER,
                     "must be a lower-case PostgreSQL identifier (letters, digits, '_')",
                 ),
-                docker_socket=reader.absolute_path("DOCKER_SOCKET", "/var/run/docker.sock"),
+                docker_socket=reader.docker_socket("DOCKER_SOCKET", "/var/run/docker.sock"),
                 google_credentials_file=reader.google_credentials("ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS"),
             ),
             gcp=_read_gcp(reader),
@@ -325,12 +335,45 @@ def _read_gcp(reader: _EnvReader) -> GcpSettings:
     )
 
 
+# ADC file types that hold a credential which outlives any session: the learner's OAuth refresh token
+# (authorized_user, also the source of an impersonated_service_account file gcloud writes) or a
+# service-account key. Workload identity federation (external_account) holds only how to fetch
+# short-lived tokens.
+_LONG_LIVED = {
+    "authorized_user": "your own Google login (a refresh token that never expires)",
+    "service_account": "a service-account key (a private key that does not expire)",
+    "external_account_authorized_user": "your own workforce login (a refresh token)",
+    "gdch_service_account": "a service-account key (a private key that does not expire)",
+}
+
+
+def _long_lived(path: Path) -> str | None:
+    """What long-lived credential the ADC file at `path` holds, in words, or None."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return "a file that is not a credentials JSON (it may hold anything)"
+    if not isinstance(document, dict):
+        return "a file that is not a credentials JSON (it may hold anything)"
+    kind = document.get("type")
+    if kind == "impersonated_service_account":
+        source = document.get("source_credentials")
+        source_kind = source.get("type") if isinstance(source, dict) else None
+        if source_kind in _LONG_LIVED:
+            return f"an impersonation file whose source is {_LONG_LIVED[source_kind]}"
+        return None
+    if kind == "external_account":
+        return None
+    return _LONG_LIVED.get(str(kind), f"a credentials file of type {kind!r}")
+
+
 class _EnvReader:
     """Reads variables, records a problem per bad value and returns the default instead."""
 
     def __init__(self, env: Mapping[str, str]) -> None:
         self._env = env
         self.problems: list[str] = []
+        self._reported: set[str] = set()
 
     def _raw(self, name: str) -> str | None:
         value = self._env.get(name)
@@ -409,12 +452,19 @@ class _EnvReader:
             return default
         return value
 
-    def absolute_path(self, name: str, default: str) -> str:
+    def docker_socket(self, name: str, default: str) -> str:
+        """A socket's path, never a directory: Kestra gets it mounted, and `/` would hand it the host's disk."""
         value = self._raw(name)
         if value is None:
             return default
-        if not value.startswith("/"):
-            self._fail(name, value, "must be an absolute path")
+        path = Path(value)
+        if not path.is_absolute() or ".." in path.parts or not value.endswith(".sock"):
+            self._fail(
+                name, value, "must be the absolute path of Docker's socket, ending in .sock, e.g. /var/run/docker.sock"
+            )
+            return default
+        if path.exists() and not path.is_socket():
+            self._fail(name, value, "exists but is not a socket; name Docker's socket, e.g. /var/run/docker.sock")
             return default
         return value
 
@@ -427,16 +477,55 @@ class _EnvReader:
             return STACK_NAMES
         return chosen
 
+    def allowed_registries(self) -> tuple[str, ...]:
+        """ZOOMCAMP_ALLOW_REGISTRY: the registry hosts, besides Docker Hub, that image settings may name."""
+        value = self._raw("ZOOMCAMP_ALLOW_REGISTRY")
+        if value is None:
+            return ()
+        hosts = tuple(part.strip().lower() for part in value.split(",") if part.strip())
+        bad = [host for host in hosts if not _REGISTRY_HOST.match(host)]
+        if bad and "ZOOMCAMP_ALLOW_REGISTRY" not in self._reported:
+            self._reported.add("ZOOMCAMP_ALLOW_REGISTRY")
+            self._fail(
+                "ZOOMCAMP_ALLOW_REGISTRY", value, "must be a comma-separated list of registry hosts such as ghcr.io"
+            )
+        return tuple(host for host in hosts if host not in bad)
+
+    def _image_tag(self, name: str, value: str) -> str | None:
+        """The reference without its digest, once the digest and the registry are acceptable; else None."""
+        split = _IMAGE_DIGEST.match(value)
+        if split is None:
+            self._fail(name, value, "must be name:tag, optionally followed by @sha256: and 64 lower-case hex digits")
+            return None
+        reference = split["reference"]
+        first, _, rest = reference.partition("/")
+        if rest and ("." in first or ":" in first or first == "localhost"):
+            host = first.lower()
+            if host not in _DOCKER_HUB and host not in self.allowed_registries():
+                self._fail(
+                    name,
+                    value,
+                    f"pulls from the registry {host}, not Docker Hub: set ZOOMCAMP_ALLOW_REGISTRY={host} if you trust "
+                    "it, or use the Docker Hub image",
+                )
+                return None
+            reference = rest if host in _DOCKER_HUB else reference
+        return reference
+
     def kestra_image(self, name: str, default: str) -> str:
         value = self._raw(name)
         if value is None:
             return default
-        match = _KESTRA_IMAGE.match(value)
+        reference = self._image_tag(name, value)
+        if reference is None:
+            return default
+        match = _KESTRA_IMAGE.match(reference)
         if not match:
             self._fail(
                 name,
                 value,
-                "must be a pinned Kestra release such as kestra/kestra:v1.3.31 (never latest or develop)",
+                "must be a pinned Kestra release such as kestra/kestra:v1.3.31 (never latest or develop), "
+                "optionally with @sha256:<digest>",
             )
             return default
         pinned = _KESTRA_IMAGE.match(default)
@@ -455,9 +544,14 @@ class _EnvReader:
         value = self._raw(name)
         if value is None:
             return default
-        match = _POSTGRES_IMAGE.match(value)
+        reference = self._image_tag(name, value)
+        if reference is None:
+            return default
+        match = _POSTGRES_IMAGE.match(reference)
         if not match:
-            self._fail(name, value, "must be a pinned postgres image such as postgres:17.6")
+            self._fail(
+                name, value, "must be a pinned postgres image such as postgres:17.6 (optionally @sha256:<digest>)"
+            )
             return default
         if int(match["major"]) < versions.MIN_DATA_POSTGRES_MAJOR:
             self._fail(
@@ -473,7 +567,10 @@ class _EnvReader:
         value = self._raw(name)
         if value is None:
             return default
-        tag = value.rsplit(":", 1)[1] if ":" in value.rsplit("/", 1)[-1] else ""
+        reference = self._image_tag(name, value)
+        if reference is None:
+            return default
+        tag = reference.rsplit(":", 1)[1] if ":" in reference.rsplit("/", 1)[-1] else ""
         if tag in ("", "latest", "develop"):
             self._fail(name, value, "must name a pinned tag, e.g. dpage/pgadmin4:9.8 (not latest)")
             return default
@@ -592,9 +689,26 @@ class _EnvReader:
         return value
 
     def google_credentials(self, switch: str) -> str | None:
-        """GOOGLE_APPLICATION_CREDENTIALS if set, else gcloud's ADC file if it exists, else None."""
-        if not self.boolean(switch, True):
+        """Only with `switch` on: GOOGLE_APPLICATION_CREDENTIALS, else gcloud's ADC file, once it holds no
+        long-lived credential (see `_long_lived`); else None."""
+        if not self.boolean(switch, False):
             return None
+        found = self._credentials_file(switch)
+        if found is None:
+            return None
+        kind = _long_lived(Path(found))
+        if kind is not None:
+            # Never echo the file: it is a credential.
+            self.problems.append(
+                f"{switch}=true would mount {found}, {kind}, into the local Kestra, where every flow (and every "
+                f"container it starts, as root with the Docker socket) could read it; unset {switch} and run the "
+                "GCP flows on the gcp stack's VM (docs/google-cloud.md)"
+            )
+            return None
+        return found
+
+    def _credentials_file(self, switch: str) -> str | None:
+        """GOOGLE_APPLICATION_CREDENTIALS if set, else gcloud's ADC file if it exists, else None."""
         explicit = self._raw("GOOGLE_APPLICATION_CREDENTIALS")
         if explicit is not None:
             path = Path(explicit)

@@ -12,6 +12,7 @@ to configure a stack), so `make destroy-<stack>` knows a never-deployed stack at
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,3 +44,30 @@ def local_state_file(project_root: Path, stack: str, settings: Settings) -> Path
     if stack == GCP_STACK and settings.gcp.state_bucket is not None:
         return None
     return project_root / f"terraform.{stack}.tfstate"
+
+
+# A local state holds every resource's attributes: for the local stack the containers' environment,
+# so the database and Kestra passwords. Owner-only, like .secrets/local.env.
+PRIVATE_MODE = 0o600
+# The umask the deploy and destroy run Terraform with, so a new state (and its .backup) is born private.
+PRIVATE_UMASK = 0o077
+
+
+def state_files(project_root: Path, stack: str, settings: Settings) -> list[Path]:
+    """The local state of `stack` and Terraform's backup of it, those that exist."""
+    state = local_state_file(project_root, stack, settings)
+    if state is None:
+        return []
+    return [path for path in (state, state.with_name(state.name + ".backup")) if path.is_file()]
+
+
+def readable_by_others(path: Path) -> bool:
+    return bool(stat.S_IMODE(path.stat().st_mode) & 0o077)
+
+
+def make_state_private(project_root: Path, stack: str, settings: Settings) -> list[Path]:
+    """chmod 0600 the state files others could read; the files changed."""
+    changed = [path for path in state_files(project_root, stack, settings) if readable_by_others(path)]
+    for path in changed:
+        path.chmod(PRIVATE_MODE)
+    return changed

@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from common.errors import BundleError
-from stacks.settings import PROJECT_ROOT
+from stacks.settings import PROJECT_ROOT, Settings
+from stacks.state_backend import PRIVATE_UMASK, make_state_private
 
 NPX_CDKTF = ("npx", "--no-install", "cdktf")
 
@@ -96,9 +97,13 @@ def cdktf_deploy(stack: str, env: Mapping[str, str], commands: Commands, out: Te
         command.append("--auto-approve")
     out.flush()
     try:
-        completed = subprocess.run(command, cwd=commands.project_root, env=dict(env), check=False)
+        # Terraform creates the state (and its .backup) with this umask: owner-only from the start.
+        completed = subprocess.run(command, cwd=commands.project_root, env=dict(env), check=False, umask=PRIVATE_UMASK)
     except FileNotFoundError:
         raise BundleError(f"{command[0]} not found; install Node.js 20+ and run `make setup`") from None
+    finally:
+        # A state an older version left readable; the one of a failed apply too.
+        make_state_private(commands.state_folder(), stack, Settings.from_env({**env, "ZOOMCAMP_STACKS": stack}))
     if completed.returncode != 0:
         raise BundleError(
             f"cdktf deploy {stack} failed (exit {completed.returncode}): the Terraform error is above; "

@@ -13,7 +13,8 @@ from ops.doctor.model import CheckResult
 from stacks import versions
 from stacks.course_editions import EditionError, edition_flows
 from stacks.local.credentials import VARIABLES, read_credentials
-from stacks.settings import GCP_STACK, LOCAL_STACK, PROJECT_ROOT
+from stacks.settings import GCP_STACK, LOCAL_STACK, PROJECT_ROOT, Settings
+from stacks.state_backend import readable_by_others, state_files
 
 KESTRA_IMAGE_VARIABLES = ("KESTRA_IMAGE",)
 POSTGRES_IMAGE_VARIABLES = ("ZOOMCAMP_PG_IMAGE", "KESTRA_PG_IMAGE")
@@ -143,3 +144,23 @@ def check_local_credentials(ctx: DoctorContext) -> list[CheckResult]:
             )
         )
     return results
+
+
+def check_state_private(ctx: DoctorContext) -> CheckResult:
+    """A local Terraform state others can read gives them the stack's passwords (the containers' environment)."""
+    title = "Terraform state"
+    settings = ctx.settings or Settings.from_env({"ZOOMCAMP_STACKS": ctx.stack})
+    files = state_files(ctx.project_root, ctx.stack, settings)
+    if not files:
+        return CheckResult.ok("state", title, "no local state file yet (or it is in the state bucket)")
+    readable = [path for path in files if readable_by_others(path)]
+    if not readable:
+        return CheckResult.ok("state", title, f"{', '.join(ctx.display(p) for p in files)} readable by you only")
+    shown = " ".join(ctx.display(path) for path in readable)
+    mode = oct(readable[0].stat().st_mode & 0o777)[2:]
+    return CheckResult.fail(
+        "state",
+        title,
+        f"{shown} can be read by other users (mode {mode}): it holds the stack's passwords",
+        f"chmod 600 {shown} (the next make deploy-{ctx.stack} does it too)",
+    )

@@ -46,6 +46,7 @@ def _common(ctx: DoctorContext) -> list[CheckResult]:
     results += _guard("kestra_image", "Kestra image", lambda: checks_settings.check_kestra_image(ctx))
     results += _guard("postgres_images", "PostgreSQL images", lambda: checks_settings.check_postgres_images(ctx))
     results += _guard("flows", "Flows", lambda: checks_settings.check_flows(ctx))
+    results += _guard("state", "Terraform state", lambda: checks_settings.check_state_private(ctx))
     results += _guard("python", "Python", lambda: checks_tools.check_python(ctx))
     results += _guard("node", "Node.js", lambda: checks_tools.check_node(ctx))
     results += _guard("terraform", "Terraform", lambda: checks_tools.check_terraform(ctx))

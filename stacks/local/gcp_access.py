@@ -6,9 +6,16 @@ works whether or not the gcp stack exists, and never loads the google provider.
 - KV: GCP_PROJECT_ID, GCP_LOCATION, GCP_BUCKET_NAME, GCP_DATASET, from the same function the
   gcp stack names its bucket and dataset with (stacks/gcp/target.py). Without a resolvable
   project they are left out, with a note at synth, because the local stack must not need Google.
-- Credentials: the learner's Application Default Credentials (or GOOGLE_APPLICATION_CREDENTIALS
-  key file) mounted read-only, with GOOGLE_APPLICATION_CREDENTIALS pointing at it inside the
-  container: Kestra's GCP tasks pick them up with no key pasted into KV, state or Git.
+- Credentials: none by default. Kestra runs any flow, as root, with the Docker socket, so whatever
+  is mounted into it every flow can read and send away; the learner's ADC file is a refresh
+  token that outlives the course (often a project owner's). Only with
+  ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS=true, and only a file that holds no long-lived credential
+  (stacks/settings.py refuses the learner's login, a service-account key, and an impersonation
+  file built on either), is it mounted read-only, named by GOOGLE_APPLICATION_CREDENTIALS inside
+  the container. Kestra's GCP tasks (plugin-gcp's CredentialService) take a key in
+  `serviceAccount` or Application Default Credentials, nothing else: a bare short-lived access
+  token has no way in. The GCP flows run with the least-privilege service account on the gcp
+  stack's VM.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ def gcp_kv_values(scope: Construct, settings: Settings) -> dict[str, tuple[str, 
 
 
 def google_credentials_mount(settings: Settings) -> tuple[list[ContainerVolumes], list[str]]:
-    """Volumes and environment entries for the Kestra container; empty when there is no file."""
+    """Volumes and environment entries for the Kestra container; empty (the default) when nothing is mounted."""
     source = settings.local.google_credentials_file
     if source is None:
         return [], []

@@ -134,7 +134,10 @@ def test_a_kept_resource_that_refers_to_a_removed_one_is_caught(local_synth: Any
 
 
 def run(tools: FakeTools, stack: str, env: dict[str, str], auto_approve: bool | None = None) -> DestroyPlan | None:
-    options = DestroyOptions(commands=tools.commands, credentials_file=tools.credentials, auto_approve=auto_approve)
+    # confirmed: the sandbox runs here stand for `--yes`; tests/unit/test_sandbox_confirmation.py asks.
+    options = DestroyOptions(
+        commands=tools.commands, credentials_file=tools.credentials, auto_approve=auto_approve, confirmed=True
+    )
     return destroy_stack(stack, env, sys.stdout, options)
 
 
@@ -262,7 +265,7 @@ def test_a_state_without_resources_means_nothing_destroyed(tmp_path: Path, local
 def test_a_sandbox_reset_of_a_never_deployed_stack_still_synthesizes_and_deploys(tmp_path: Path, local_synth) -> None:
     """Its deploy applies what the destroy step synthesized (`cdktf deploy --skip-synth`)."""
     tools = fake_tools(tmp_path, local_synth, deployed=None, with_credentials=True)
-    options = DestroyOptions(commands=tools.commands, credentials_file=tools.credentials)
+    options = DestroyOptions(commands=tools.commands, credentials_file=tools.credentials, confirmed=True)
     sandbox_reset("local", tools.env(ZOOMCAMP_SANDBOX="true"), io.StringIO(), options)
     assert (tools.commands.stack_dir("local") / "cdk.tf.json").is_file()
     assert [(c["tool"], c["args"][0]) for c in tools.calls()] == [
@@ -306,7 +309,7 @@ def test_when_only_the_kept_data_is_deployed_nothing_is_removed(tmp_path: Path, 
 
 def error_of(tools: FakeTools, stack: str, env: dict[str, str], capfd) -> str:
     """Run like `make destroy-<stack>` does and return stderr, asserting it is one line."""
-    options = DestroyOptions(commands=tools.commands, credentials_file=tools.credentials)
+    options = DestroyOptions(commands=tools.commands, credentials_file=tools.credentials, confirmed=True)
     assert run_cli(lambda: destroy_stack(stack, env, sys.stdout, options)) == 1
     err = capfd.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and "Traceback" not in err, err
@@ -329,7 +332,7 @@ def test_a_failed_arming_destroys_nothing(tmp_path: Path, gcp_sandbox_synth: Any
 
 def test_a_failed_init_shows_its_output_then_one_line(tmp_path: Path, local_synth: Any, capfd) -> None:
     tools = fake_tools(tmp_path, local_synth, sorted(config_resources(local_synth)), True)
-    options = DestroyOptions(commands=tools.commands, credentials_file=tools.credentials)
+    options = DestroyOptions(commands=tools.commands, credentials_file=tools.credentials, confirmed=True)
     assert run_cli(lambda: destroy_stack("local", tools.env(FAKE_TF_INIT_EXIT="1"), sys.stdout, options)) == 1
     captured = capfd.readouterr()
     assert "fake terraform init failed" in captured.out  # Terraform's own words, shown only on failure
@@ -347,7 +350,7 @@ def test_missing_local_passwords_stop_before_terraform_destroys(tmp_path: Path, 
 
 def test_without_passwords_or_state_there_is_simply_nothing_to_destroy(tmp_path, local_synth, capfd) -> None:
     tools = fake_tools(tmp_path, local_synth, deployed=None, with_credentials=False)  # never deployed here
-    options = DestroyOptions(commands=tools.commands, credentials_file=tools.credentials)
+    options = DestroyOptions(commands=tools.commands, credentials_file=tools.credentials, confirmed=True)
     assert run_cli(lambda: destroy_stack("local", tools.env(), sys.stdout, options)) == 0
     assert capfd.readouterr().out == NEVER_DEPLOYED.format(stack="local", file="terraform.local.tfstate")
 
@@ -373,7 +376,7 @@ def test_command_line_usage(capfd) -> None:
     assert run_cli(lambda: main(["prod"])) == 1
     assert capfd.readouterr().err == (
         "error: argument stack: invalid choice: 'prod' (choose from 'local', 'gcp') "
-        "(usage: python -m ops.destroy [-h] {local,gcp})\n"
+        "(usage: python -m ops.destroy [-h] [--yes] {local,gcp})\n"
     )
 
 

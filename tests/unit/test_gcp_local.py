@@ -87,13 +87,13 @@ def test_with_a_project_there_is_no_note() -> None:
 
 def test_credentials_file_is_mounted_read_only_and_named_in_the_environment(tmp_path: Path) -> None:
     key = tmp_path / "application_default_credentials.json"
-    key.write_text("{}", encoding="utf-8")
-    synth, _ = synth_local({"GOOGLE_APPLICATION_CREDENTIALS": str(key)})
+    key.write_text('{"type": "external_account"}', encoding="utf-8")  # federated: no long-lived secret
+    synth, _ = synth_local({"GOOGLE_APPLICATION_CREDENTIALS": str(key), "ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS": "true"})
     container = kestra(synth)
     mounts = [v for v in container["volumes"] if v.get("container_path") == CONTAINER_CREDENTIALS]
     assert mounts == [{"host_path": str(key), "container_path": CONTAINER_CREDENTIALS, "read_only": True}]
     assert f"GOOGLE_APPLICATION_CREDENTIALS={CONTAINER_CREDENTIALS}" in container["env"]
-    assert "{}" not in json.dumps(container["env"]), "the file's content never enters the Terraform JSON"
+    assert "external_account" not in json.dumps(synth), "the file's content never enters the Terraform JSON"
 
 
 def test_no_credentials_file_means_no_mount(local_synth: dict[str, Any]) -> None:

@@ -226,26 +226,30 @@ def test_no_git_url_and_no_origin_is_one_line_with_the_fix() -> None:
     assert resolve_git_url(settings, origin_lookup=lambda: "https://example.org/x.git") == "https://example.org/x.git"
 
 
-def test_google_credentials_file_is_found_and_checked(tmp_path: Path) -> None:
-    key = tmp_path / "key.json"
-    key.write_text("{}", encoding="utf-8")
-    assert Settings.from_env({"GOOGLE_APPLICATION_CREDENTIALS": str(key)}).local.google_credentials_file == str(key)
+FEDERATED = '{"type": "external_account", "audience": "//iam.googleapis.com/x", "credential_source": {"file": "/t"}}'
+
+
+def test_google_credentials_file_is_found_and_checked_only_when_asked(tmp_path: Path) -> None:
+    on = {"ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS": "true"}
+    key = tmp_path / "federated.json"
+    key.write_text(FEDERATED, encoding="utf-8")
+    assert Settings.from_env({"GOOGLE_APPLICATION_CREDENTIALS": str(key)}).local.google_credentials_file is None
+    explicit = {**on, "GOOGLE_APPLICATION_CREDENTIALS": str(key)}
+    assert Settings.from_env(explicit).local.google_credentials_file == str(key)
     adc = tmp_path / "home" / ".config" / "gcloud" / "application_default_credentials.json"
     adc.parent.mkdir(parents=True)
-    adc.write_text("{}", encoding="utf-8")
+    adc.write_text(FEDERATED, encoding="utf-8")
     home = {"HOME": str(tmp_path / "home")}
-    assert Settings.from_env(home).local.google_credentials_file == str(adc)
-    assert (
-        Settings.from_env({**home, "ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS": "false"}).local.google_credentials_file is None
-    )
-    assert Settings.from_env({"CLOUDSDK_CONFIG": str(adc.parent)}).local.google_credentials_file == str(adc)
-    assert Settings.from_env({"HOME": str(tmp_path / "nobody")}).local.google_credentials_file is None
+    assert Settings.from_env(home).local.google_credentials_file is None
+    assert Settings.from_env({**home, **on}).local.google_credentials_file == str(adc)
+    assert Settings.from_env({**on, "CLOUDSDK_CONFIG": str(adc.parent)}).local.google_credentials_file == str(adc)
+    assert Settings.from_env({**on, "HOME": str(tmp_path / "nobody")}).local.google_credentials_file is None
 
 
 def test_a_missing_credentials_file_fails_before_docker_mounts_a_directory(tmp_path: Path) -> None:
     missing = tmp_path / "gone.json"
     with pytest.raises(SettingsError) as caught:
-        Settings.from_env({"GOOGLE_APPLICATION_CREDENTIALS": str(missing)})
+        Settings.from_env({"GOOGLE_APPLICATION_CREDENTIALS": str(missing), "ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS": "1"})
     text = str(caught.value)
     assert len(text.splitlines()) == 1
     assert f"GOOGLE_APPLICATION_CREDENTIALS='{missing}' must be the absolute path of an existing file" in text

@@ -121,7 +121,10 @@ def test_unknown_stack_is_one_clear_line() -> None:
 
 def reset_options(tools: FakeTools) -> DestroyOptions:
     # auto_approve=False proves the reset overrides it: the opt-in is the approval.
-    return DestroyOptions(commands=tools.commands, credentials_file=tools.credentials, auto_approve=False)
+    # confirmed (--yes): the typed confirmation is tests/unit/test_sandbox_confirmation.py's.
+    return DestroyOptions(
+        commands=tools.commands, credentials_file=tools.credentials, auto_approve=False, confirmed=True
+    )
 
 
 @pytest.mark.parametrize(("stack", "loses"), [("local", "PostgreSQL volumes"), ("gcp", "GCS bucket")])

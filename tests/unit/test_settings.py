@@ -82,7 +82,10 @@ BAD_INPUTS = [
     ({"ZOOMCAMP_BIND_ADDRESS": "127.0.0.256"}, "ZOOMCAMP_BIND_ADDRESS='127.0.0.256' must be an IPv4 address"),
     ({"ZOOMCAMP_PG_DB": "ny-taxi"}, "ZOOMCAMP_PG_DB='ny-taxi' must be a lower-case PostgreSQL identifier"),
     ({"ZOOMCAMP_PREFIX": "Zoom Camp"}, "ZOOMCAMP_PREFIX='Zoom Camp' must be 1-41 lower-case letters"),
-    ({"DOCKER_SOCKET": "docker.sock"}, "DOCKER_SOCKET='docker.sock' must be an absolute path"),
+    (
+        {"DOCKER_SOCKET": "docker.sock"},
+        "DOCKER_SOCKET='docker.sock' must be the absolute path of Docker's socket, ending in .sock",
+    ),
 ]
 
 
