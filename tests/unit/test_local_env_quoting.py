@@ -41,9 +41,10 @@ def test_a_hostile_password_neither_runs_nor_is_cut_when_sourced(tmp_path: Path)
 def test_a_line_break_in_a_password_is_refused_in_one_line(tmp_path: Path, bad: str) -> None:
     with pytest.raises(BundleError) as caught:
         ensure_credentials({"KESTRA_PASSWORD": bad}, tmp_path / "local.env")
-    assert str(caught.value) == (
-        "KESTRA_PASSWORD contains a line break or NUL, which .secrets/local.env cannot hold; choose a value without one"
-    )
+    # Kestra's own rule (stacks/basic_auth.py) or the file's, whichever sees it first: one line naming the setting.
+    message = str(caught.value)
+    assert message.startswith("KESTRA_PASSWORD") and len(message.splitlines()) == 1, message
+    assert "line break" in message or "NUL" in message, message
     assert not (tmp_path / "local.env").exists()
 
 
