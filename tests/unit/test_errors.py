@@ -77,6 +77,7 @@ ENTRY_POINTS = [
     "ops.smoke",
     "ops.credentials",
     "ops.dbt_constraints",
+    "ops.kestra_provider_schema",
     "flowcheck.flow_lint",
     "flowcheck.flow_catalog",
     "stacks.course_editions",

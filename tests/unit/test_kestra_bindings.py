@@ -11,6 +11,7 @@ field without default; and the provider is required at exactly the release the s
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import re
 from pathlib import Path
@@ -31,6 +32,7 @@ from stacks.kestra import (
     KestraProvider,
     KestraProviderProps,
 )
+from stacks.settings import PROJECT_ROOT
 from tests.support.inventory import Inventory, inventory_files
 from tests.support.synth import synth_stack
 
@@ -42,6 +44,15 @@ BINDINGS = {
     "kestra_namespace_file": (KestraNamespaceFile, KestraNamespaceFileProps),
 }
 VARIANTS = inventory_files()
+ARCHITECTURE = PROJECT_ROOT / "docs" / "architecture.md"
+TABLE_HEADING = "### Provider attributes we set"
+
+
+@functools.cache
+def synth_of(path: Path) -> dict[str, Any]:
+    """The variant's synthesized JSON, once per test session (read, never changed)."""
+    inventory = Inventory.load(path)
+    return synth_stack(inventory.stack, inventory.env)
 
 
 @pytest.fixture(scope="module")
@@ -120,11 +131,10 @@ def problems_of(synth: dict[str, Any], schema: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("path", VARIANTS, ids=[path.stem for path in VARIANTS])
 def test_every_stack_variant_sends_only_what_the_provider_accepts(path: Path, schema: dict[str, Any]) -> None:
-    inventory = Inventory.load(path)
-    synth = synth_stack(inventory.stack, inventory.env)
+    synth = synth_of(path)
     problems = problems_of(synth, schema)
     assert not problems, "\n".join(problems)
-    if inventory.stack == "local":
+    if Inventory.load(path).stack == "local":
         assert {resource_type for _, resource_type, _ in kestra_blocks(synth)} >= {None, *BINDINGS}
 
 
@@ -212,10 +222,31 @@ def test_the_schema_is_of_the_pinned_provider(fixture: dict[str, Any]) -> None:
     )
 
 
+def documented_attributes() -> set[tuple[str, str, str]]:
+    """(block, attribute, source file) rows of the table in docs/architecture.md."""
+    text = ARCHITECTURE.read_text(encoding="utf-8")
+    section = text.split(TABLE_HEADING, 1)[1].split("\n#", 1)[0]
+    rows = re.findall(r"^\| (provider `kestra`|`kestra_\w+`) \| `(\w+)` \| `([\w/.]+)` \|$", section, re.M)
+    return {(block.replace("`", ""), attribute, source) for block, attribute, source in rows}
+
+
+def test_the_docs_trace_every_attribute_we_set_to_its_source(schema: dict[str, Any]) -> None:
+    sent = set()
+    for path in VARIANTS:
+        for _address, resource_type, body in kestra_blocks(synth_of(path)):
+            block = schema["provider"] if resource_type is None else schema["resource_schemas"][resource_type]
+            where = "provider kestra" if resource_type is None else resource_type
+            attributes = block["block"]["attributes"]
+            sent |= {(where, name, attributes[name]["source"]) for name in body if name not in META_ARGUMENTS}
+    documented = documented_attributes()
+    assert documented == sent, (
+        f"{ARCHITECTURE.name} '{TABLE_HEADING}': add {sorted(sent - documented)}, remove {sorted(documented - sent)}"
+    )
+
+
 @pytest.mark.parametrize("path", VARIANTS, ids=[path.stem for path in VARIANTS])
 def test_every_provider_is_required_at_one_exact_version(path: Path) -> None:
-    inventory = Inventory.load(path)
-    required = synth_stack(inventory.stack, inventory.env)["terraform"]["required_providers"]
+    required = synth_of(path)["terraform"]["required_providers"]
     loose = {name: spec.get("version") for name, spec in required.items()}
     loose = {name: version for name, version in loose.items() if not re.fullmatch(r"\d+\.\d+\.\d+", version or "")}
     assert not loose, f"pin each provider to one version (no ~>, >=, ranges): {loose}"
