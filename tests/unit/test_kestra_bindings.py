@@ -215,6 +215,18 @@ def test_bindings_synthesize_their_props_and_nothing_else(schema: dict[str, Any]
     assert problems_of(synth, schema) == []
 
 
+def test_the_plan_diff_replaces_kestra_resources_on_exactly_their_force_new_attributes(schema: dict[str, Any]) -> None:
+    from plan_diff.replacement import RULES
+
+    for resource_type in sorted(name for name in RULES if name.startswith("kestra_")):
+        where = f"plan_diff/replacement.py: {resource_type}"
+        assert resource_type in schema["resource_schemas"], f"{where} is not a resource of the provider"
+        attributes = schema["resource_schemas"][resource_type]["block"]["attributes"]
+        force_new = {name for name, spec in attributes.items() if spec.get("force_new")}
+        assert RULES[resource_type].force_new == force_new, f"{where}: ForceNew is {sorted(force_new)}"
+    assert {"kestra_flow", "kestra_kv", "kestra_namespace_file"} <= set(RULES)
+
+
 def test_the_schema_is_of_the_pinned_provider(fixture: dict[str, Any]) -> None:
     assert fixture["provider_version"] == versions.KESTRA_PROVIDER_VERSION, (
         "regenerate the fixture at the pinned tag: python -m ops.kestra_provider_schema --git-dir <provider clone> "
