@@ -55,11 +55,11 @@ RULES: dict[str, ReplacementRule] = {
     "docker_image": _only("name", "build", "platform", "triggers", "pull_triggers"),
     "docker_volume": _all_but(*_META),
     "docker_network": _all_but(*_META),
-    # kestra-io/kestra 1.x
+    # kestra-io/kestra, the pinned release's ForceNew attributes (tests/unit/test_kestra_bindings.py
+    # keeps them equal to tests/fixtures/kestra_provider_schema.json)
     "kestra_flow": _only("namespace", "flow_id", "tenant_id"),
     "kestra_kv": _only("namespace", "key", "tenant_id"),
     "kestra_namespace_file": _only("namespace", "filename", "content", "tenant_id"),  # all ForceNew
-    "kestra_namespace": _only("namespace_id", "tenant_id"),
     # hashicorp/google
     "google_storage_bucket": _only("name", "location", "project"),
     "google_bigquery_dataset": _only("dataset_id", "location", "project"),

@@ -2,8 +2,8 @@
 
 - flow, kv, namespace_file, provider: typed bindings for the kestra-io/kestra Terraform provider.
   No prebuilt cdktf package exists for it, so these small classes synthesize exactly the
-  attributes of the provider's schema (tests/fixtures/kestra_provider_schema.json, written from
-  the provider's documentation) and nothing else.
+  attributes of the pinned provider's schema (tests/fixtures/kestra_provider_schema.json, read
+  from its Go source by `python -m ops.kestra_provider_schema`) and nothing else.
 - server_config: the Kestra server configuration both stacks render (local Docker, the VM).
 
 The bindings load cdktf, so they are imported lazily (`from stacks.kestra import KestraFlow`

@@ -1,4 +1,8 @@
-"""`kestra_flow`: one flow, its YAML shipped verbatim."""
+"""`kestra_flow`: one flow, its YAML shipped verbatim.
+
+Provider v1.3.2 (internal/provider/resource_flow.go) has no per-flow `keep_original_source`:
+it is a provider-level setting (stacks/kestra/provider.py), and `tenant_id` is computed.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,10 @@ from stacks.kestra._base import KestraResource
 
 @dataclass(frozen=True, kw_only=True)
 class KestraFlowProps:
+    # Optional in the provider's schema (it can read them from the YAML); we always send them.
     namespace: str
     flow_id: str
     content: str
-    # Left unset: the provider's default (true) keeps comments and formatting, which is
-    # what learners expect to see in the UI.
-    keep_original_source: bool | None = None
-    tenant_id: str | None = None
 
 
 class KestraFlow(KestraResource):

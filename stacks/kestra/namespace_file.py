@@ -1,4 +1,7 @@
-"""`kestra_namespace_file`: a UTF-8 file (SQL, Python, dbt models...) stored in a namespace."""
+"""`kestra_namespace_file`: a UTF-8 file (SQL, Python, dbt models...) stored in a namespace.
+
+Every attribute forces a replacement (provider v1.3.2 has no update for it); `tenant_id` is computed.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,6 @@ class KestraNamespaceFileProps:
     namespace: str
     filename: str
     content: str | None = None
-    tenant_id: str | None = None
 
 
 class KestraNamespaceFile(KestraResource):

@@ -1,4 +1,9 @@
-"""The `kestra` provider block."""
+"""The `kestra` provider block (provider v1.3.2, internal/provider/provider.go).
+
+Every attribute the provider leaves unset falls back to an environment variable of whoever runs
+Terraform (KESTRA_URL, KESTRA_PASSWORD, KESTRA_KEEP_ORIGINAL_SOURCE, ...). The stacks set what
+decides how flows are stored, so a learner's shell cannot change it behind the settings.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,12 @@ class KestraProviderProps:
     url: str
     username: str | None = None
     password: str | None = None  # pass a sensitive Terraform variable, never a literal
-    tenant_id: str | None = None
     timeout: int | None = None
-    keep_original_source: bool | None = None
+    # Store each flow's YAML as written (comments, layout), as learners see it in the course
+    # videos. The provider's own default is true too, but read from KESTRA_KEEP_ORIGINAL_SOURCE,
+    # and false is deprecated (its description says so); set here, the environment cannot flip it.
+    # It exists on the provider only: kestra_flow has no such attribute.
+    keep_original_source: bool = True
 
 
 class KestraProvider(TerraformProvider):

@@ -62,8 +62,10 @@ class KestraKvValues(Construct):
             key: KestraKv(
                 self,
                 key.lower(),
-                props=KestraKvProps(namespace=namespace, key=key, value=value, description=description),
+                props=KestraKvProps(namespace=namespace, key=key, value=value),
                 depends_on=depends_on,
             )
-            for key, (value, description) in values.items()
+            # The meaning beside each value stays where the value is defined (stacks/local/kv.py,
+            # stacks/gcp/target.py), for readers only: kestra_kv has no description attribute.
+            for key, (value, _meaning) in values.items()
         }

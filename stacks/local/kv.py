@@ -16,7 +16,11 @@ DATA_PG_ALIAS = "zoomcamp-postgres"
 
 
 def local_kv_values(settings: Settings) -> dict[str, tuple[str, str]]:
-    """KV key -> (value, description) of the local stack, without the optional GCP ones."""
+    """KV key -> (value, what it means) of the local stack, without the optional GCP ones.
+
+    The meaning is for readers of this file only: the provider's kestra_kv has no
+    description attribute, so it is not sent to Kestra.
+    """
     local = settings.local
     return {
         "ZOOMCAMP_PG_URL": (

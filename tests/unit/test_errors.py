@@ -78,6 +78,7 @@ ENTRY_POINTS = [
     "ops.credentials",
     "ops.dbt_constraints",
     "ops.dbt_local",
+    "ops.kestra_provider_schema",
     "flowcheck.flow_lint",
     "flowcheck.flow_catalog",
     "stacks.course_editions",

@@ -13,12 +13,24 @@ def minor(text: str) -> tuple[int, int]:
     return int(match[1]), int(match[2])
 
 
+def image_version(image: str) -> str:
+    return image.split(":v", 1)[1]
+
+
 def test_image_and_provider_are_on_the_same_kestra_minor() -> None:
-    assert minor(versions.KESTRA_IMAGE.split(":v", 1)[1]) == minor(versions.KESTRA_PROVIDER_VERSION)
+    assert minor(image_version(versions.KESTRA_IMAGE)) == minor(versions.KESTRA_PROVIDER_VERSION)
 
 
-def test_provider_constraint_only_admits_patches() -> None:
-    assert re.fullmatch(r"~> \d+\.\d+\.\d+", versions.KESTRA_PROVIDER_VERSION), "use ~> X.Y.Z (patch updates only)"
+def test_the_kestra_provider_is_one_exact_release() -> None:
+    """The bindings are checked against this release's schema (tests/unit/test_kestra_bindings.py), no other."""
+    assert re.fullmatch(r"\d+\.\d+\.\d+", versions.KESTRA_PROVIDER_VERSION), "pin X.Y.Z exactly (no ~>, no range)"
+
+
+def test_the_pair_rule_compares_minors() -> None:
+    """The pair test above can fail: a 2.x provider or another Kestra minor is refused."""
+    assert minor(image_version("kestra/kestra:v1.3.31")) == minor("1.3.2")
+    assert minor("1.3.31") != minor("2.0.0")
+    assert minor("1.4.0") != minor("1.3.2")
 
 
 def test_kestra_is_a_pinned_1x_release() -> None:
