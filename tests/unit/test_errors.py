@@ -79,7 +79,6 @@ ENTRY_POINTS = [
     "ops.dbt_constraints",
     "flowcheck.flow_lint",
     "flowcheck.flow_catalog",
-    "stacks.course_editions",
     "plan_diff",
     "tests.support.inventory",
     "tests.support.kestra_judge",
