@@ -33,7 +33,7 @@ def catalog() -> list[DbtFile]:
 
 def test_catalog_holds_what_dbt_needs_and_nothing_else(catalog: list[DbtFile]) -> None:
     paths = {file.relative_path for file in catalog}
-    assert {"dbt_project.yml", "profiles.yml", "constraints.txt", "seeds/taxi_zone_lookup.csv"} <= paths
+    assert {"dbt_project.yml", "profiles.yml", "requirements-postgres.txt", "seeds/taxi_zone_lookup.csv"} <= paths
     assert {p.relative_to(DBT_DIR).as_posix() for p in (DBT_DIR / "models").rglob("*.sql")} <= paths
     assert not {"README.md", ".gitignore", ".kestraignore"} & paths
     for file in catalog:
