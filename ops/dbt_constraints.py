@@ -103,10 +103,11 @@ def render(lock: dict[str, Any], adapter: str, requires: Mapping[str, list[str]]
         if not hashes:
             raise ValueError(f"{LOCK}: package {name} has no hashes; relock tools/dbt")
         markers = entry.get("markers")
-        extra = f"[{','.join(sorted(extras))}]" if extras else ""
-        lines.append(f"{name}{extra}{version}" + (f" ; {markers}" if markers else "") + " \\")
-        last = len(hashes) - 1
-        lines += [f"    --hash={digest}" + (" \\" if i < last else "") for i, digest in enumerate(sorted(hashes))]
+        # The plain name too when extras are asked: pip's hash mode pins `name` and `name[extra]` apart.
+        for extra in ["", f"[{','.join(sorted(extras))}]"] if extras else [""]:
+            lines.append(f"{name}{extra}{version}" + (f" ; {markers}" if markers else "") + " \\")
+            last = len(hashes) - 1
+            lines += [f"    --hash={digest}" + (" \\" if i < last else "") for i, digest in enumerate(sorted(hashes))]
     return "\n".join(lines) + "\n"
 
 
