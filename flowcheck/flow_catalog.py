@@ -229,7 +229,30 @@ def check_flow_catalog(flows_dir: Path) -> CatalogVerdict:
             continue
         seen[flow.key] = path
         flows.append(flow)
-    return CatalogVerdict(tuple(flows), problems, warnings)
+    for flow in flows:
+        for where, flow_id in _called_flows(flow.document, flow.namespace):
+            if f"{flow.namespace}/{flow_id}" not in seen:
+                problems.setdefault(flow.path, []).append(
+                    f"{_display(flow.path)}: {where} calls flow {flow.namespace}.{flow_id}, which no file of "
+                    f"{_display(flows_dir)} defines; fix the flowId or add {flow_id}.yaml"
+                )
+    return CatalogVerdict(tuple(f for f in flows if f.path not in problems), problems, warnings)
+
+
+def _called_flows(value: Any, namespace: str, where: str = "flow") -> list[tuple[str, str]]:
+    """Every literal `flowId` naming a flow of the same namespace (a Subflow, a flow trigger's
+    condition), with where it is: Kestra accepts a call to a missing flow and fails only when it runs."""
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        flow_id = value.get("flowId")
+        if isinstance(flow_id, str) and "{{" not in flow_id and value.get("namespace", namespace) == namespace:
+            found.append((where, flow_id))
+        for key, inner in value.items():
+            found.extend(_called_flows(inner, namespace, f"{where}.{key}"))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found.extend(_called_flows(inner, namespace, f"{where}[{index}]"))
+    return found
 
 
 def load_flow_catalog(flows_dir: Path) -> tuple[FlowFile, ...]:

@@ -1,8 +1,7 @@
 """Kestra's own patterns for flow ids and namespaces (io.kestra.core.models.flows.Flow).
 
 The flow checker refuses a flow whose id or namespace Kestra would refuse; the settings check
-KESTRA_NAMESPACE with the same pattern, and the course-edition map its ids (both import them
-from here, so there is one copy of each rule).
+KESTRA_NAMESPACE with the same pattern (it imports it from here, so there is one copy of the rule).
 """
 
 from __future__ import annotations

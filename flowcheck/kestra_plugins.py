@@ -212,10 +212,13 @@ PLUGINS: dict[str, PluginSpec] = {
             f"{_JDBC_QUERY} inputFiles outputFiles databaseUri outputDbFile",
             provides=frozenset({"workingDir", "outputFiles"}),
         ),
+        # plugin-jdbc v1.15.5 (built against Kestra 1.3.19): plugin-jdbc-duckdb's Queries.java and
+        # DuckDbQueryInterface.java, on AbstractJdbcQueries (`transaction`) and AbstractJdbcBaseQuery.
         _task(
             "io.kestra.plugin.jdbc.duckdb.Queries",
             "sql",
             "outputs outputFiles databaseUri",
+            f"{_JDBC_QUERY} transaction inputFiles outputFiles databaseUri outputDbFile communityExtensions",
             provides=frozenset({"workingDir", "outputFiles"}),
         ),
         # Google Cloud (credentials: Application Default Credentials, never a serviceAccount key)

@@ -32,7 +32,6 @@ from flowcheck.flow_catalog import READ_ONLY_LABEL, FlowFile, load_flow_catalog
 from flowcheck.flow_equality import only_comments_or_layout_differ
 from flowcheck.flow_lint import lint_flow_text
 from ops.deploy.kestra_health import KestraApi, local_kestra_api
-from stacks.course_editions import edition_flows, to_file_ids
 from stacks.settings import Settings
 
 API = "/api/v1/main/flows"
@@ -79,17 +78,10 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def pull_flows(
-    api: KestraApi, flows_dir: Path, namespace: str, out: TextIO, *, dry_run: bool = False, edition: str | None = None
-) -> int:
+def pull_flows(api: KestraApi, flows_dir: Path, namespace: str, out: TextIO, *, dry_run: bool = False) -> int:
     """Write changed and new flows of `namespace` into `flows_dir`; the number of flows refused.
-
-    With a course `edition`, Kestra holds the flows under that edition's ids: each is compared with
-    what the stack deployed, and written back to its own file with the files' ids (course_editions).
-    """
-    catalog = load_flow_catalog(flows_dir)
-    deployed = edition_flows(catalog, edition) if edition else catalog
-    files: dict[str, FlowFile] = {f.flow_id: f for f in deployed if f.namespace == namespace}
+    Kestra holds each flow under the id its file names, so a flow goes back to its file as it is."""
+    files: dict[str, FlowFile] = {f.flow_id: f for f in load_flow_catalog(flows_dir) if f.namespace == namespace}
     refused = 0
     for flow_id in sorted(set(files) | set(api.flow_ids(namespace))):
         status, flow = api.get(f"{API}/{quote(namespace)}/{quote(flow_id)}?source=true")
@@ -127,14 +119,9 @@ def pull_flows(
             problems.append(f"{namespace}.{flow_id} in Kestra: its source says id {document.get('id')!r}")
         if not problems and existing is None and path.exists():
             problems.append(
-                f"{namespace}.{flow_id} in Kestra: {path.name} is the file of another flow"
-                f"{f' in edition {edition}' if edition else ''}; give the flow made in the UI another id"
+                f"{namespace}.{flow_id} in Kestra: {path.name} is the file of another flow; "
+                "give the flow made in the UI another id"
             )
-        if not problems and edition:
-            try:
-                text = to_file_ids(text, edition, f"{namespace}.{flow_id} in Kestra")
-            except BundleError as error:
-                problems.append(str(error))
         if problems:
             refused += 1
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -161,7 +148,6 @@ def main(argv: list[str] | None = None) -> int:
         settings.kestra.namespace,
         sys.stdout,
         dry_run=args.dry_run,
-        edition=settings.course_edition,
     )
     if refused:
         raise BundleError(f"{refused} flow(s) left untouched: fix them in Kestra's UI and run make pull-flows again")

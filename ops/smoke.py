@@ -7,7 +7,7 @@ skipped. The steps, in order:
 
 1. Kestra answers on its published URL and the login of `.secrets/local.env` (or
    KESTRA_PASSWORD) works;
-2. every flow the local stack ships (flows/, under the course edition's ids) is in Kestra;
+2. every flow the local stack ships (flows/, each under the id it names) is in Kestra;
 3. the KV values the local stack sets (stacks/local/kv.py) are in the namespace, with their values;
 4. the getting-started pipeline (flows/03_getting_started_data_pipeline.yaml) runs through
    Kestra's API to SUCCESS;
@@ -33,20 +33,13 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from common.errors import BundleError, CommandLine, run_cli
-from flowcheck.flow_catalog import FlowFile
-from ops.deploy.kestra_health import (
-    KestraApi,
-    ask_kestra,
-    local_kestra_api,
-    login_problem,
-)
-from stacks.course_editions import deployed_flows
+from flowcheck.flow_catalog import FlowFile, load_flow_catalog
+from ops.deploy.kestra_health import KestraApi, ask_kestra, local_kestra_api, login_problem
 from stacks.local.credentials import CREDENTIALS_FILE, read_credentials
 from stacks.local.kv import local_kv_values
 from stacks.settings import PROJECT_ROOT, Settings
 
-# The flows the smoke runs, by file (flows/<name>.yaml); the id Kestra holds each under is the
-# course edition's (deployed_flows: what the local stack ships).
+# The flows the smoke runs, by id (flows/<id>.yaml, deployed under that id).
 GETTING_STARTED = "03_getting_started_data_pipeline"
 TAXI_FLOW = "04_postgres_taxi"
 TAXI_INPUTS = {"taxi": "green", "year": "2019", "month": "01"}
@@ -143,7 +136,7 @@ def check_login(smoke: Smoke) -> str:
 
 
 def check_flows(smoke: Smoke) -> str:
-    smoke.catalog = deployed_flows(smoke.settings)
+    smoke.catalog = load_flow_catalog(smoke.settings.flows_dir)
     namespaces = sorted({flow.namespace for flow in smoke.catalog})
     present = {namespace: set(smoke.kestra.flow_ids(namespace)) for namespace in namespaces}
     missing = [flow.key.replace("/", ".") for flow in smoke.catalog if flow.flow_id not in present[flow.namespace]]

@@ -8,8 +8,7 @@
   script, the compose file, the system flows);
 - kestra/: the Kestra Terraform provider's bindings and server_config.py, the server configuration
   both stacks render;
-- course_editions (which flows a course edition deploys, under which ids; the VM runs it as its
-  flow renderer), dbt_project (the dbt files shipped as namespace files), sandbox (the data a
+- dbt_project (the dbt files shipped as namespace files), sandbox (the data a
   destroy keeps, and the switch that lifts that).
 
 Importing this package silences the jsii runtime's Node end-of-life banner (see

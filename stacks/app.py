@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cdktf import App
 
-from stacks.course_editions import deployed_flows
+from flowcheck.flow_catalog import load_flow_catalog
 from stacks.dbt_project import load_dbt_project
 from stacks.settings import GCP_STACK, LOCAL_STACK, Settings
 
@@ -19,7 +19,7 @@ def build_app(settings: Settings, app: App | None = None) -> App:
             app,
             LOCAL_STACK,
             settings=settings,
-            flows=deployed_flows(settings),  # the chosen course edition's flows, under its ids
+            flows=load_flow_catalog(settings.flows_dir),  # every file of flows/, under the id it names
             dbt_files=load_dbt_project(),
         )
     if GCP_STACK in settings.stacks:

@@ -8,7 +8,7 @@ stores `<gitDirectory>/<path>` as namespace file `/<path>`, with no property to 
 folder, so both stacks use that layout: `dbt/models/x.sql` is `/models/x.sql` in the
 namespace, and the project is the root of the task's working directory.
 
-What belongs: dbt_project.yml, profiles.yml, constraints.txt (the flows install dbt with it),
+What belongs: dbt_project.yml, profiles.yml, requirements-<adapter>.txt (the flows install dbt from them),
 packages/dependencies/selectors files, and the models, macros, seeds, tests, analyses and
 snapshots folders. Never: dbt's output (target/, logs/, dbt_packages/, .user.yml), caches,
 README files, hidden files, or anything Git ignores. dbt/.kestraignore keeps the GCE sync to
@@ -28,7 +28,15 @@ from stacks.settings import PROJECT_ROOT
 
 DBT_DIR = PROJECT_ROOT / "dbt"
 TOP_LEVEL_FILES = frozenset(
-    {"dbt_project.yml", "profiles.yml", "constraints.txt", "packages.yml", "dependencies.yml", "selectors.yml"}
+    {
+        "dbt_project.yml",
+        "profiles.yml",
+        "requirements-postgres.txt",
+        "requirements-bigquery.txt",
+        "packages.yml",
+        "dependencies.yml",
+        "selectors.yml",
+    }
 )
 FOLDERS = frozenset({"models", "macros", "seeds", "tests", "analyses", "snapshots"})
 # dbt's own output and caches, wherever they appear.

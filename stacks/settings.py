@@ -25,11 +25,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 LOCAL_STACK = "local"
 GCP_STACK = "gcp"
 STACK_NAMES = (LOCAL_STACK, GCP_STACK)
-# The course's module-2 editions whose flows the stacks deploy (stacks/course_editions.yaml maps each
-# flow file to its id in each): the 2025 cohort's, and the current one used from 2026 on. The local
-# stack deploys the edition itself; the GCE stack's Git sync renders it on the VM (stacks/gce/system_flows.py).
-COURSE_EDITIONS = ("2025", "2026")
-DEFAULT_COURSE_EDITION = "2026"
 # Optional: the Gemini API key of the course's AI flows and of Kestra's AI Copilot. The variable the
 # course exports; `make deploy-local` also passes TF_VAR_gemini_api_key from .secrets/local.env.
 GEMINI_API_KEY_NAMES = ("GEMINI_API_KEY", "TF_VAR_gemini_api_key")
@@ -193,9 +188,6 @@ class Settings:
     # False when ZOOMCAMP_STACKS is unset: a plain `cdktf deploy local` then builds the gcp
     # stack only if it can (a learner without Google Cloud must not be blocked by it).
     stacks_chosen: bool = True
-    # Which edition's flows, under which ids, the stacks deploy (stacks/course_editions.py): the local
-    # stack directly, the GCE stack through its Git sync.
-    course_edition: str = DEFAULT_COURSE_EDITION
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -255,12 +247,6 @@ class Settings:
                 google_credentials_file=reader.google_credentials("ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS"),
             ),
             gcp=_read_gcp(reader),
-            course_edition=reader.choice(
-                "ZOOMCAMP_COURSE_EDITION",
-                DEFAULT_COURSE_EDITION,
-                COURSE_EDITIONS,
-                "the course edition whose flows are deployed: 2025 (the 2025 cohort's ids) or 2026 (the current ones)",
-            ),
         )
         if not reader.problems:
             reader.check_distinct_ports(settings.local)
@@ -393,15 +379,6 @@ class _EnvReader:
             return default
         if not pattern.match(value):
             self._fail(name, value, why)
-            return default
-        return value
-
-    def choice(self, name: str, default: str, allowed: tuple[str, ...], meaning: str) -> str:
-        value = self._raw(name)
-        if value is None:
-            return default
-        if value not in allowed:
-            self._fail(name, value, f"must be one of {', '.join(allowed)}: {meaning}")
             return default
         return value
 

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import TextIO
 
 from common.errors import BundleError
+from flowcheck.flow_catalog import load_flow_catalog
 from ops.deploy import summary
 from ops.deploy.cdktf_steps import Commands, Synthesized, cdktf_deploy, synthesize, terraform_outputs
 from ops.deploy.kestra_health import PASSWORD_FROM_ENV, PASSWORD_FROM_FILE, HealthWait, wait_for_kestra
-from stacks.course_editions import deployed_flows
 from stacks.local.credentials import CREDENTIALS_FILE, ensure_credentials, read_credentials
 from stacks.sandbox import OPT_IN, PROTECTED_DATA
 from stacks.settings import GCP_STACK, LOCAL_STACK, Settings
@@ -90,7 +90,7 @@ def deploy_local(env: Mapping[str, str], out: TextIO, options: DeployOptions | N
     progress.step("Synthesizing the local stack (settings and flows checked)")
     synthesized = synthesize(LOCAL_STACK, stack_env, commands)
     stack_json = synthesized.stack_json
-    flows = deployed_flows(settings)  # the course edition's ids, as Kestra shows them
+    flows = load_flow_catalog(settings.flows_dir)  # each under the id it names, as Kestra shows them
     _show_plan(progress, synthesized)
 
     progress.step("Deploying with `cdktf deploy local` (Terraform's output follows)")

@@ -11,7 +11,6 @@ from flowcheck.flow_catalog import FlowCatalogError, load_flow_catalog
 from ops.doctor.context import DoctorContext, problem_variable
 from ops.doctor.model import CheckResult
 from stacks import versions
-from stacks.course_editions import EditionError, edition_flows
 from stacks.local.credentials import VARIABLES, read_credentials
 from stacks.settings import GCP_STACK, LOCAL_STACK, PROJECT_ROOT, Settings
 from stacks.state_backend import readable_by_others, state_files
@@ -95,16 +94,7 @@ def check_flows(ctx: DoctorContext) -> CheckResult:
     namespaces = ", ".join(sorted({flow.namespace for flow in flows}))
     files = "1 valid flow file" if len(flows) == 1 else f"{len(flows)} valid flow files"
     summary = f"{files} in {ctx.display(flows_dir)}/ (namespace {namespaces})"
-    if ctx.settings is None:
-        return CheckResult.ok("flows", title, summary)
-    edition = ctx.settings.course_edition
-    try:
-        deployed = edition_flows(flows, edition)
-    except EditionError as error:
-        return CheckResult.fail(
-            "flows", title, str(error), f"fix the flow or stacks/course_editions.yaml (edition {edition})"
-        )
-    return CheckResult.ok("flows", title, f"{summary}; course edition {edition} deploys {len(deployed)}")
+    return CheckResult.ok("flows", title, summary)
 
 
 def check_local_credentials(ctx: DoctorContext) -> list[CheckResult]:

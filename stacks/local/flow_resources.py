@@ -17,8 +17,8 @@ from stacks.kestra import KestraFlow, KestraFlowProps, KestraKv, KestraKvProps
 
 
 def flow_construct_id(flow: FlowFile) -> str:
-    """Stable Terraform address part, from the deployed id: renaming a file, or deploying another
-    course edition (stacks/course_editions.py), shows as remove + add in a diff."""
+    """Stable Terraform address part, from the flow's id: renaming a flow shows as remove + add
+    in a diff."""
     return "flow_" + flow.flow_id.replace(".", "_").replace("-", "_")
 
 

@@ -43,10 +43,6 @@ METADATA_PG_ALIAS = "kestra-postgres"
 METADATA_DB = "kestra"
 METADATA_USER = "kestra"
 DATA_PG_SECRET = "ZOOMCAMP_DB_PASSWORD"
-# The AI flows' key: the secret they read, and the flag they check first (set only together with it:
-# a flow cannot test for a missing secret, reading one fails) as `envs.gemini_api_key_set`.
-GEMINI_SECRET = "GEMINI_API_KEY"
-GEMINI_FLAG_ENV = "ENV_GEMINI_API_KEY_SET"
 
 
 def kestra_server(
@@ -71,14 +67,11 @@ def kestra_server(
             ai_copilot=settings.kestra.gemini_api_key is not None,
         )
     )
+    # The AI Copilot's key, only when given (the stack deploys without one). Not a Kestra secret:
+    # no flow can read it; the AI flows read the KV pair GEMINI_API_KEY the learner adds, as the course does.
     gemini_env: list[str] = []
-    if settings.kestra.gemini_api_key is not None:  # only then: the stack deploys without a key
-        key = gemini_api_key_variable(scope).string_value
-        gemini_env = [
-            f"SECRET_{GEMINI_SECRET}={Fn.base64encode(key)}",
-            f"{server_config.GEMINI_API_KEY_ENV}={key}",
-            f"{GEMINI_FLAG_ENV}=true",
-        ]
+    if settings.kestra.gemini_api_key is not None:
+        gemini_env = [f"{server_config.GEMINI_API_KEY_ENV}={gemini_api_key_variable(scope).string_value}"]
     google_volumes, google_env = google_credentials_mount(settings)
     image = Image(scope, "kestra_image", name=settings.kestra.image, keep_locally=True)
     storage = Volume(scope, "kestra_storage", name=f"{local.prefix}-kestra-storage")

@@ -98,9 +98,8 @@ class LocalStack(TerraformStack):
                 password=passwords["kestra_password"].string_value,
             ),
         )
-        # The course edition's flows, under its ids, as stacks.course_editions.deployed_flows gives them
-        # (build_app passes them; a flow's construct id follows its deployed id, so
-        # switching ZOOMCAMP_COURSE_EDITION removes the old flows and adds the new ones in a plan).
+        # Every flow of flows/, as written (build_app passes the catalog; a flow's construct id
+        # follows its id, so renaming a flow shows as remove + add in a plan).
         self.flows = KestraFlows(self, "flows", flows=flows, depends_on=ready)
         # The dbt flows run the project from these files: always the version deployed with them.
         self.dbt_files = [

@@ -18,7 +18,7 @@ What counts as an import: `import` and `from ... import` statements anywhere in 
 function or under TYPE_CHECKING too; a relative import is resolved, and one that leaves its
 top-level package is refused), `importlib.import_module` / `__import__` / `runpy.run_module` with a
 literal name, and a `-m <module>` in a literal command (`[sys.executable, "-m", "ops.doctor"]`,
-"python -m stacks.course_editions render ..."), which runs the module as surely as an import.
+"python -m flowcheck.flow_catalog flows"), which runs the module as surely as an import.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ RULES: dict[str, frozenset[str]] = {
 }
 # Folders of scripts, not packages: their modules are run as files, never imported.
 SCRIPT_FOLDERS = frozenset({"benchmarks"})
-# Third-party libraries the packages that run on the VM's bare Python image must not need.
+# Third-party libraries the flow checker and common must not need (they run without the stacks' libraries).
 HEAVY = ("cdktf", "constructs", "jsii", "cdktf_cdktf_provider_docker", "cdktf_cdktf_provider_google", "google")
 LIGHT_PACKAGES = ("common", "flowcheck")
 _DYNAMIC_IMPORTS = frozenset({"import_module", "__import__", "run_module"})
@@ -175,7 +175,7 @@ def test_a_planted_violation_fails_the_rule(tmp_path: Path) -> None:
             'importlib.import_module("ops.smoke")\n'
             'subprocess.run([sys.executable, "-m", "ops.doctor"])\n'
             'COMMAND = "python -m ops.destroy local"\n'
-            'RENDER = "python -m stacks.course_editions render"\n'
+            'CHECK = "python -m flowcheck.flow_catalog flows"\n'
         ),
         "ops/__init__.py": "",
         "ops/tool.py": "import stacks.settings\nfrom plan_diff import compare\nfrom tests.support import fakes\n",

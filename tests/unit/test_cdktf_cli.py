@@ -22,9 +22,8 @@ from pathlib import Path
 import pytest
 
 from flowcheck.flow_catalog import load_flow_catalog
-from stacks.course_editions import edition_flows
 from stacks.local.credentials import STACK_TFVARS_NAME
-from stacks.settings import DEFAULT_COURSE_EDITION, PROJECT_ROOT
+from stacks.settings import PROJECT_ROOT
 from tests.support.synth import repository_catalog
 
 
@@ -58,7 +57,7 @@ def test_npx_cdktf_synth_writes_both_stacks(tmp_path: Path) -> None:
     gcp = json.loads((tmp_path / "out" / "stacks" / "gcp" / "cdk.tf.json").read_text())
     flow_ids = {flow["flow_id"] for flow in local["resource"]["kestra_flow"].values()}
     catalog = load_flow_catalog(PROJECT_ROOT / "flows")
-    assert flow_ids == {flow.flow_id for flow in edition_flows(catalog, DEFAULT_COURSE_EDITION)}
+    assert flow_ids == {flow.flow_id for flow in catalog}
     assert len(local["resource"]["docker_container"]) == 3
     assert "google" in gcp["provider"]
     # A plain `cdktf deploy local` finds its passwords: Terraform loads this file from the stack folder.

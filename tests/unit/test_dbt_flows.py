@@ -3,8 +3,8 @@
 What a running Kestra would only reveal mid-execution is checked here: the flows run the
 project in this repository (the namespace files the stacks deploy from dbt/, at the root of
 the task's working directory; no clone), in a pinned Python image that installs
-exactly the dbt the test suite builds with (dbt/constraints.txt, generated from
-tools/dbt/Pipfile.lock), `dbt build` by default, `dbt deps` exactly when
+exactly the dbt the test suite builds with, hash-checked (dbt/requirements-<adapter>.txt,
+generated from tools/dbt/Pipfile.lock), `dbt build` by default, `dbt deps` exactly when
 the project declares packages, and environment variables that are the ones profiles.yml
 reads (a typo there is a "required env var not provided" at run time). No credentials in
 the profile or the flows: secrets come from Kestra's secret() or a per-run token.
@@ -106,7 +106,11 @@ def test_flow_runs_the_deployed_namespace_files_without_a_clone(target: str) -> 
     assert not {"git_url", "git_branch"} & {i["id"] for i in flow["inputs"]}
     assert "variables" not in flow and "YOUR-GITHUB-USER" not in FLOWS[target].read_text()
     paths = {file.namespace_path for file in load_dbt_project()}
-    assert {"/dbt_project.yml", "/profiles.yml", "/constraints.txt"} <= paths  # at the working directory's root
+    assert {
+        "/dbt_project.yml",
+        "/profiles.yml",
+        "/requirements-postgres.txt",
+    } <= paths  # at the working directory's root
 
 
 def test_namespace_files_check_fails_on_a_clone_or_another_layout() -> None:
@@ -133,8 +137,8 @@ def install_command(task: dict[str, Any]) -> list[str]:
 @pytest.mark.parametrize("target", FLOWS)
 def test_flow_installs_exactly_the_dbt_the_tests_build_with(target: str) -> None:
     """dbt Labs' adapter images stopped being published reliably after 1.9.0 (dbt-labs/dbt-adapters
-    #1164, #1408): a pinned Python image of the lock's Python installs dbt-core and this target's
-    adapter with the constraints generated from the lock the test suite runs."""
+    #1164, #1408): a pinned Python image of the lock's Python installs, hash-checked, the
+    requirements generated for this target from the lock the test suite runs."""
     task = dbt_task(target)
     match = IMAGE.match(task["containerImage"])
     assert match, f"{task['containerImage']!r}: use a pinned python:X.Y.Z-slim-bookworm image"
@@ -142,33 +146,54 @@ def test_flow_installs_exactly_the_dbt_the_tests_build_with(target: str) -> None
     assert match["minor"] == dbt_constraints.lock_python(lock), "the lock was resolved for another Python"
     words = install_command(task)
     assert words[:2] == ["pip", "install"]
-    constraint = words[words.index("--constraint") + 1]
+    assert "--require-hashes" in words, "pip checks every file against the lock's hashes"
+    requirements = words[words.index("--requirement") + 1]
     # Relative to the working directory, where the namespace files land (stacks/dbt_project.py).
-    assert f"/{constraint}" in {file.namespace_path for file in load_dbt_project()}
-    assert constraint == dbt_constraints.CONSTRAINTS.name
-    packages = [w for w in words[2:] if not w.startswith("-") and w != constraint]
-    assert packages == ["dbt-core", f"dbt-{target}"], "install dbt-core and this target's adapter, unpinned here"
-    pinned = dbt_constraints.pins(dbt_constraints.CONSTRAINTS.read_text(encoding="utf-8"))
+    assert f"/{requirements}" in {file.namespace_path for file in load_dbt_project()}
+    assert requirements == dbt_constraints.requirements_file(target).name
+    packages = [w for w in words[2:] if not w.startswith("-") and w != requirements]
+    assert packages == [], "everything comes from the requirements file"
+    pinned = dbt_constraints.pins(dbt_constraints.requirements_file(target).read_text(encoding="utf-8"))
     assert pinned[f"dbt-{target}"] == pipfile_pins()[f"dbt-{target}"]
     assert pinned["dbt-core"] == pipfile_pins()["dbt-core"]
+    other = next(adapter for adapter in dbt_constraints.ADAPTERS if adapter != target)
+    assert f"dbt-{other}" not in pinned, "only this target's adapter"
     assert "entryPoint" not in task["taskRunner"], "python images have no entrypoint to reset"
 
 
-def test_constraints_are_the_lock_the_tests_run() -> None:
-    expected = dbt_constraints.render(dbt_constraints.read_lock())
-    actual = dbt_constraints.CONSTRAINTS.read_text(encoding="utf-8")
-    assert actual == expected, f"dbt/constraints.txt is stale: run `{dbt_constraints.REGENERATE}`"
+@pytest.mark.parametrize("adapter", dbt_constraints.ADAPTERS)
+def test_requirements_are_the_lock_the_tests_run(adapter: str) -> None:
+    expected = dbt_constraints.render(dbt_constraints.read_lock(), adapter, dbt_constraints.installed_requirements())
+    actual = dbt_constraints.requirements_file(adapter).read_text(encoding="utf-8")
+    assert actual == expected, f"dbt/requirements-{adapter}.txt is stale: run `{dbt_constraints.REGENERATE}`"
 
 
-def test_constraints_follow_a_relocked_version() -> None:
+def test_every_requirement_carries_the_locks_hashes() -> None:
+    lock = dbt_constraints.read_lock()["default"]
+    text = dbt_constraints.requirements_file("postgres").read_text(encoding="utf-8")
+    entries = [e for e in text.replace("\\\n", " ").splitlines() if e and not e.startswith("#")]
+    assert len({e.split("==", 1)[0].split("[", 1)[0] for e in entries}) == len(dbt_constraints.pins(text))
+    for entry in entries:
+        name = entry.split("==", 1)[0].split("[", 1)[0]
+        assert {h.strip() for h in entry.split("--hash=")[1:]} == set(lock[name]["hashes"]), name
+
+
+def test_requirements_follow_a_relocked_version() -> None:
     """The comparison above can fail: a lock with another dbt-postgres renders other pins."""
     lock = dbt_constraints.read_lock()
+    requires = dbt_constraints.installed_requirements()
     lock["default"]["dbt-postgres"] = {**lock["default"]["dbt-postgres"], "version": "==0.0.1"}
-    stale = dbt_constraints.CONSTRAINTS.read_text(encoding="utf-8")
-    assert dbt_constraints.render(lock) != stale
-    assert dbt_constraints.pins(dbt_constraints.render(lock))["dbt-postgres"] == "0.0.1"
+    stale = dbt_constraints.requirements_file("postgres").read_text(encoding="utf-8")
+    assert dbt_constraints.render(lock, "postgres", requires) != stale
+    assert dbt_constraints.pins(dbt_constraints.render(lock, "postgres", requires))["dbt-postgres"] == "0.0.1"
     with pytest.raises(ValueError, match="no exact version"):
-        dbt_constraints.render({**lock, "default": {"dbt-core": {"version": ">=1.10"}}})
+        dbt_constraints.render(
+            {**lock, "default": {**lock["default"], "dbt-core": {"version": ">=1.10"}}}, "postgres", requires
+        )
+    with pytest.raises(ValueError, match="no hashes"):
+        dbt_constraints.render(
+            {**lock, "default": {**lock["default"], "agate": {"version": "==1.9.1"}}}, "postgres", requires
+        )
 
 
 @pytest.mark.parametrize("target", FLOWS)

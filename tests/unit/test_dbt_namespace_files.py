@@ -31,7 +31,7 @@ def catalog() -> list[DbtFile]:
 
 def test_catalog_holds_what_dbt_needs_and_nothing_else(catalog: list[DbtFile]) -> None:
     paths = {file.relative_path for file in catalog}
-    assert {"dbt_project.yml", "profiles.yml", "constraints.txt", "seeds/taxi_zone_lookup.csv"} <= paths
+    assert {"dbt_project.yml", "profiles.yml", "requirements-postgres.txt", "seeds/taxi_zone_lookup.csv"} <= paths
     assert {p.relative_to(DBT_DIR).as_posix() for p in (DBT_DIR / "models").rglob("*.sql")} <= paths
     assert not {"README.md", ".gitignore", ".kestraignore"} & paths
     for file in catalog:
@@ -189,9 +189,7 @@ def test_vm_sync_stores_the_same_paths_as_the_local_stack(catalog: list[DbtFile]
         git.cron,
         git.delete_missing,
     )
-    flow = system_flows.git_sync_flow(
-        source, settings.kestra.namespace, settings.course_edition, settings.kestra.username
-    )
+    flow = system_flows.git_sync_flow(source, settings.kestra.namespace, "2026", settings.kestra.username)
     tasks = {t["type"]: t for t in _flow_tasks(flow)}
     files_task = tasks["io.kestra.plugin.git.SyncNamespaceFiles"]
     assert (files_task["gitDirectory"], files_task["namespace"]) == (DBT_DIR.name, "zoomcamp")

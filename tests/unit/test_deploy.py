@@ -158,7 +158,7 @@ def test_local_deploy_shows_each_step_then_a_summary_of_the_real_stack(
     assert asked == ["/api/v1/configs"] * 3 + ["/api/v1/main/flows/search?namespace=zoomcamp&size=1"]
     assert password not in out, "a password is never printed, only where it is kept"
 
-    flow_id = "01_hello_world"  # the first flow of the default course edition (2026), by id
+    flow_id = "01_hello_world"  # the first flow, by id
     for line in [
         f"  Kestra UI        http://localhost:{kestra_port}",
         "  Username         admin@example.com",

@@ -81,7 +81,6 @@ ENTRY_POINTS = [
     "ops.kestra_provider_schema",
     "flowcheck.flow_lint",
     "flowcheck.flow_catalog",
-    "stacks.course_editions",
     "plan_diff",
     "tests.support.inventory",
     "tests.support.kestra_judge",

@@ -95,6 +95,30 @@ def test_duplicate_namespace_and_id_names_both_files(tmp_path: Path) -> None:
         load_flow_catalog(tmp_path)
 
 
+CALLER = """id: caller
+namespace: zoomcamp
+tasks:
+  - id: run_it
+    type: io.kestra.plugin.core.flow.Subflow
+    namespace: zoomcamp
+    flowId: {callee}
+"""
+
+
+def test_a_subflow_must_call_a_flow_of_the_folder(tmp_path: Path) -> None:
+    """Kestra saves a Subflow naming a missing flow and fails only when it runs; the catalog says so at synth."""
+    write(tmp_path, "callee.yaml", GOOD.format(id="callee"))
+    write(tmp_path, "caller.yaml", CALLER.format(callee="callee"))
+    assert [flow.flow_id for flow in load_flow_catalog(tmp_path)] == ["callee", "caller"]
+    write(tmp_path, "caller.yaml", CALLER.format(callee="02_postgres_taxi"))
+    with pytest.raises(FlowCatalogError) as caught:
+        load_flow_catalog(tmp_path)
+    assert str(caught.value) == (
+        f"{tmp_path}/caller.yaml: flow.tasks[0] calls flow zoomcamp.02_postgres_taxi, which no file of "
+        f"{tmp_path} defines; fix the flowId or add 02_postgres_taxi.yaml"
+    )
+
+
 def test_non_utf8_file_is_rejected(tmp_path: Path) -> None:
     (tmp_path / "latin.yaml").write_bytes("id: latin\nnamespace: zoomcamp\n# caf\xe9\n".encode("latin-1"))
     with pytest.raises(FlowCatalogError, match=r"latin\.yaml: is not UTF-8 text"):

@@ -15,16 +15,13 @@ import yaml
 
 from flowcheck.flow_catalog import parse_flow_file
 from flowcheck.flow_lint import lint_flow_text, lint_report_text
-from stacks.course_editions import render_namespace
-from stacks.gce import cloud_init, system_flows
-from stacks.settings import COURSE_EDITIONS, PROJECT_ROOT, Settings
+from stacks.gce import system_flows
 from tests.policy.gcp_rules import (
     buckets_are_private_and_protected,
     dataset_is_protected,
     ingress_is_iap_or_allowlist,
     user_data_of,
     vm_is_hardened,
-    written_files,
 )
 from tests.support.gcp_env import GCP_ENV
 from tests.support.synth import repository_catalog, synth_stack
@@ -127,23 +124,6 @@ def test_without_a_files_folder_the_sync_deploys_flows_only() -> None:
     assert [task["id"] for task in tasks] == ["checkout", "deploy_flows", "purge"]
 
 
-@pytest.fixture(scope="module")
-def edition_2025_synth() -> dict[str, Any]:
-    return synth_stack("gcp", {**GCP_ENV, "ZOOMCAMP_COURSE_EDITION": "2025", "ZOOMCAMP_GIT_SYNC_DELETE": "false"})
-
-
-def test_the_edition_and_delete_settings_reach_the_sync(edition_2025_synth: dict[str, Any]) -> None:
-    """`ZOOMCAMP_COURSE_EDITION=2025 make deploy-gcp`: the VM renders the 2025 ids; delete as configured."""
-    files = written_files(user_data_of(edition_2025_synth))
-    sync = yaml.safe_load(files[f"{cloud_init.FLOWS_DIR}/system.{system_flows.GIT_SYNC_FLOW_ID}.yaml"])
-    checkout, deploy, files_task, _ = sync["tasks"]
-    (command,) = checkout["tasks"][1]["commands"]
-    assert " --edition 2025 " in command
-    assert deploy["uri"] == "http://localhost:8080/api/v1/main/flows/zoomcamp?delete=false"
-    assert files_task["delete"] is False
-    assert "course edition 2025" in sync["description"]
-
-
 def test_the_renderer_runs_in_the_flows_image() -> None:
     """The image of the course flows' Python tasks (its packages: tests/unit/test_course_editions.py)."""
     images = {
@@ -153,15 +133,3 @@ def test_the_renderer_runs_in_the_flows_image() -> None:
         if task.get("type", "").startswith("io.kestra.plugin.scripts.python.")
     }
     assert images == {system_flows.RENDER_IMAGE}
-
-
-def test_this_repositorys_flows_folder_renders_for_the_vm() -> None:
-    """The sync renders flows/ (as the catalog reads it) into the namespace the stack configures."""
-    settings = Settings.from_env({**GCP_ENV})
-    flows_dir = PROJECT_ROOT / settings.gcp.git.flows_directory
-    catalog = repository_catalog(flows_dir)  # skipped when a file does not load: its own test fails
-    assert catalog, "flows/ holds no flow"
-    assert {flow.namespace for flow in catalog} == {settings.kestra.namespace}
-    for edition in COURSE_EDITIONS:
-        flows, body = render_namespace(flows_dir, edition, settings.kestra.namespace)
-        assert len(body.split("---")) == len(flows)

@@ -56,7 +56,6 @@ def test_every_variant_the_suite_relies_on_has_a_file() -> None:
         "local-default",
         "local-pgadmin",
         "local-sandbox",
-        "local-edition-2025",
         "gcp-default",
         "gcp-sandbox",
         "gcp-allowlist",

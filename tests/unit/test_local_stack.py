@@ -15,9 +15,8 @@ import yaml
 
 from flowcheck.flow_catalog import load_flow_catalog
 from stacks import versions
-from stacks.course_editions import edition_flows
 from stacks.kestra import server_config
-from stacks.settings import DEFAULT_COURSE_EDITION, PROJECT_ROOT
+from stacks.settings import PROJECT_ROOT
 from tests.support.synth import only, resources, synth_stack
 
 FORBIDDEN_TAGS = re.compile(r":(latest|develop)(-.*)?$")
@@ -93,10 +92,9 @@ def test_start_order_follows_health(local_synth: dict[str, Any]) -> None:
 
 
 def test_one_kestra_flow_per_file_with_the_file_text(local_synth: dict[str, Any]) -> None:
-    """The file's text as the default course edition names it (tests/unit/test_course_editions.py),
-    less only its read-only label (the local flows are editable)."""
-    catalog = load_flow_catalog(PROJECT_ROOT / "flows")
-    expected = {flow.flow_id: flow for flow in edition_flows(catalog, DEFAULT_COURSE_EDITION)}
+    """Every file of flows/ under the id it names, with its text less only its read-only label
+    (the local flows are editable)."""
+    expected = {flow.flow_id: flow for flow in load_flow_catalog(PROJECT_ROOT / "flows")}
     synthesized = {f["flow_id"]: f for f in resources(local_synth, "kestra_flow").values()}
     assert set(synthesized) == set(expected)
     for flow_id, flow in synthesized.items():

@@ -29,8 +29,7 @@ from plan_diff.render import Revisions, render_markdown, render_text
 from plan_diff.replacement import RULES
 from plan_diff.synthesize import PLACEHOLDER_PROJECT, PlanDiffError, resolve_revision, synthesize_tree
 from stacks.app import build_app
-from stacks.course_editions import load_edition_map
-from stacks.settings import DEFAULT_COURSE_EDITION, PROJECT_ROOT, Settings
+from stacks.settings import PROJECT_ROOT, Settings
 from tests.support.synth import BASE_ENV
 
 REVISIONS = Revisions(base="origin/main (abc1234)", head="working tree")
@@ -250,9 +249,8 @@ def test_one_flow_and_one_bucket_setting_print_exactly_those_changes(
 
     headers = resource_headers(text)
     assert len(headers) == 2, text
-    # its address follows the id the default course edition deploys it under (stacks/course_editions.py)
-    deployed_id = load_edition_map().ids(DEFAULT_COURSE_EDITION)[changed_flow.stem]
-    assert headers[0].startswith(f"~ kestra_flow.flows_flow_{deployed_id}_")
+    # its address follows the flow's id, its file's name
+    assert headers[0].startswith(f"~ kestra_flow.flows_flow_{changed_flow.stem}_")
     assert headers[1] == "~ google_storage_bucket.lake: update in place"
     assert "\n+      # reviewed in a PR\n+      disabled: false\n" in text
     assert "\n-    lifecycle_rule[0].condition.age = 30\n+    lifecycle_rule[0].condition.age = 60\n" in text
@@ -368,12 +366,10 @@ def test_make_diff_on_a_clone_of_this_repository_shows_one_changed_flow(
 
     out = capsys.readouterr().out
     headers = resource_headers(out)
-    ids = load_edition_map().ids(DEFAULT_COURSE_EDITION)
-    deployed = ids.get(changed.stem, changed.stem)
-    assert len(headers) == 1 and headers[0].startswith(f"~ kestra_flow.flows_flow_{deployed}"), out
+    assert len(headers) == 1 and headers[0].startswith(f"~ kestra_flow.flows_flow_{changed.stem}"), out
     assert "\n+      # reviewed in a PR\n+      disabled: false\n" in out
     # the comment-only edit is no change to Terraform, and the diff says so instead of hiding it
-    assert f"# not deployed: {ids.get(commented.stem, commented.stem)}: only comments or layout changed" in out
+    assert f"# not deployed: {commented.stem}: only comments or layout changed" in out
 
 
 def test_a_comment_only_flow_edit_is_a_note_not_a_change() -> None:

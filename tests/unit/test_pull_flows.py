@@ -23,7 +23,6 @@ from common.errors import BundleError, run_cli
 from flowcheck.flow_catalog import READ_ONLY_LABEL, load_flow_catalog
 from ops.deploy.kestra_health import KestraApi, local_kestra_api
 from ops.pull_flows import main, pull_flows, with_read_only_label
-from stacks.course_editions import deployed_flows
 from stacks.settings import PROJECT_ROOT, Settings
 from tests.support.fakes import FakeKestraState, fake_kestra_api
 
@@ -210,9 +209,9 @@ def test_make_pull_flows_refuses_a_flow_broken_in_the_ui_in_one_line_and_leaves_
     api, deployed = kestra
     edit, problem = BROKEN_IN_THE_UI[broken]
     settings = dataclasses.replace(Settings.from_env({}), flows_dir=flows_dir)
-    # Kestra holds the default course edition, under its ids: flows/04_postgres_taxi.yaml is 04_postgres_taxi.
+    # Kestra holds every file under the id it names: flows/04_postgres_taxi.yaml is 04_postgres_taxi.
     deployed.clear()
-    deployed.update({f.flow_id: f.editable_content for f in deployed_flows(settings)})
+    deployed.update({f.flow_id: f.editable_content for f in load_flow_catalog(settings.flows_dir)})
     deployed["04_postgres_taxi"] = edit(deployed["04_postgres_taxi"])
     monkeypatch.setattr("ops.pull_flows.local_kestra_api", lambda _settings: api)
     before = {path.name: path.read_bytes() for path in flows_dir.iterdir()}

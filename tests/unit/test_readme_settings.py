@@ -1,5 +1,5 @@
 """The settings tables (docs/settings.md) and stacks/settings.py name the same variables, and the
-table of flow ids (docs/flows.md) is the edition map's (stacks/course_editions.yaml)."""
+table of flow ids (docs/flows.md) has a row for every flow of flows/, with the 2025 edition's id."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
-from stacks.course_editions import id_table
+from flowcheck.flow_catalog import load_flow_catalog
 from stacks.settings import PROJECT_ROOT, Settings
 
 SETTINGS_PAGE = PROJECT_ROOT / "docs" / "settings.md"
@@ -52,11 +52,40 @@ def test_every_setting_is_documented_and_every_documented_one_is_read() -> None:
     assert documented - read == set(), "docs/settings.md documents variables stacks/settings.py does not read"
 
 
-def test_the_docs_show_the_id_of_every_flow_in_both_editions() -> None:
-    rows = {
-        tuple(cell.strip().strip("`").replace("—", "") for cell in line.strip("|").split("|"))
-        for line in section(FLOWS_PAGE, "Two editions of the course").splitlines()
-        if line.startswith("| `")
-    }
-    for file_id, *ids in id_table():
-        assert any(row[: len(ids) + 1] == (file_id, *ids) for row in rows), f"docs/flows.md lacks the row of {file_id}"
+# The 2025 edition's flows (the course repository's cohorts/2025/02-workflow-orchestration/flows)
+# and what stands for each here: a flow of flows/, or None (replaced by the gcp stack).
+FROM_2025 = {
+    "01_getting_started_data_pipeline": "03_getting_started_data_pipeline",
+    "02_postgres_taxi": "04_postgres_taxi",
+    "02_postgres_taxi_scheduled": "05_postgres_taxi_scheduled",
+    "03_postgres_dbt": "postgres_dbt",
+    "04_gcp_kv": None,
+    "05_gcp_setup": None,
+    "06_gcp_taxi": "08_gcp_taxi",
+    "06_gcp_taxi_scheduled": "09_gcp_taxi_scheduled",
+    "07_gcp_dbt": "gcp_dbt",
+}
+ID_TABLE = "The flows, and their ids in the 2025 videos"
+
+
+def id_rows() -> dict[str, set[str]]:
+    """First column of the docs' id table (a flow id, or '' for the gcp stack's row) -> its 2025 ids."""
+    rows: dict[str, set[str]] = {}
+    for line in section(FLOWS_PAGE, ID_TABLE).splitlines():
+        if not line.startswith("| `") and not line.startswith("| — "):
+            continue
+        ours, old = (cell.strip() for cell in line.strip("|").split("|")[:2])
+        key = ours.strip("`") if ours.startswith("`") else ""
+        assert key not in rows, f"docs/flows.md: two rows for {key or 'the gcp stack'}"
+        rows[key] = set(re.findall(r"`([^`]+)`", old))
+    return rows
+
+
+def test_the_docs_give_every_flow_its_row_and_its_2025_id() -> None:
+    """A learner watching a 2025 video finds the flow to run; every flow of flows/ is listed once."""
+    rows = id_rows()
+    assert set(rows) - {""} == {flow.flow_id for flow in load_flow_catalog(PROJECT_ROOT / "flows")}, (
+        f"docs/flows.md ({ID_TABLE}): one row per file of flows/"
+    )
+    shown = {old: ours or None for ours, olds in rows.items() for old in olds}
+    assert shown == FROM_2025, f"docs/flows.md ({ID_TABLE}): the 2025 ids and their flows"

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
+from flowcheck.flow_catalog import load_flow_catalog
 from ops.smoke import (
     EXPECTED_GREEN_2019_01_ROWS,
     GETTING_STARTED,
@@ -30,7 +31,6 @@ from ops.smoke import (
     Month,
     Smoke,
     StepFailed,
-    deployed_flows,
     main,
     postgres_month_reader,
     run_smoke,
@@ -42,10 +42,9 @@ from tests.support.postgres_server import PostgresServer
 
 USER, PASSWORD = "admin@example.com", "Secret123pass"
 ROWS = EXPECTED_GREEN_2019_01_ROWS
-CATALOG = deployed_flows(Settings.from_env({}))  # what `make deploy-local` ships, under the ids Kestra holds
+CATALOG = load_flow_catalog(Settings.from_env({}).flows_dir)  # what `make deploy-local` ships, as Kestra holds it
 DEPLOYED = {flow.flow_id: flow.editable_content for flow in CATALOG}
-# The ids Kestra holds the smoke's two flows under (their files are flows/<GETTING_STARTED>.yaml, ...).
-STARTER, TAXI = ({f.path.stem: f.flow_id for f in CATALOG}[name] for name in (GETTING_STARTED, TAXI_FLOW))
+STARTER, TAXI = GETTING_STARTED, TAXI_FLOW  # the ids Kestra holds the smoke's two flows under
 
 
 @dataclass

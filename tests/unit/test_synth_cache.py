@@ -86,7 +86,7 @@ FILE_CHANGES = {
     "a flow": append("flows/04_postgres_taxi.yaml"),
     "a new flow file": append("flows/99_new.yaml", "id: 99_new\n"),
     "a shipped dbt model": append("dbt/models/staging/stg_green_tripdata.sql", "\n-- changed\n"),
-    "dbt's constraints": append("dbt/constraints.txt", "\n"),
+    "dbt's requirements": append("dbt/requirements-postgres.txt", "\n"),
     "main.py": append("main.py"),
     "cdktf.json": append("cdktf.json", "\n"),
     "Pipfile.lock": append("Pipfile.lock", "\n"),
