@@ -9,9 +9,9 @@ month is committed and visible:
 * course path - the course's flow: decompress, COPY into a staging table, UPDATE to add the hash
                 and filename, MERGE into an unindexed `{taxi}_tripdata` on unique_row_id;
 * ours        - flows/04_postgres_taxi.yaml run by tests/support/flow_sql.py: the extract task's own
-                script (decompress, check every line, hash, written by its worker processes), then
-                the flow's own SQL: a fresh staging table, one COPY, the swap into the month's
-                partition in one transaction.
+                commands (download stand-in, gunzip, header check, blank lines and quotes out), then
+                the flow's own SQL: COPY into the UNLOGGED staging table, then one transaction that
+                deletes the month (index on filename) and inserts it with the course's md5.
 
 Months 01..N load in order, so the target grows to N months (is the last month as fast as the
 first?), then month 01 again with the table full (a rerun). The floor is measured right before
@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))  # run as a script: the project root, for `stacks`
 import psycopg  # noqa: E402
 
 from common.errors import CommandLine, run_cli  # noqa: E402
-from tests.support.flow_sql import copy_in, flow, load_month  # noqa: E402
+from tests.support.flow_sql import context, copy_in, flow, load_month, render, task  # noqa: E402
 from tests.support.postgres_server import PostgresServer  # noqa: E402
 from tests.support.tlc_data import YELLOW_COLUMNS, TlcMonth, write_month  # noqa: E402
 
@@ -78,7 +78,12 @@ class Timing:
 
 
 def _columns_ddl() -> str:
-    return flow(FLOW)["variables"]["columns"]["yellow"]
+    """The course's yellow columns and types, as the flow's staging table has them (without the
+    first two, unique_row_id and filename)."""
+    document = flow(FLOW)
+    sql = render(task(document, "yellow_create_staging_table")["sql"], context(document, {"taxi": "yellow"}))
+    lines = sql[sql.index("(") + 1 : sql.rindex(")")].strip().splitlines()
+    return "\n".join(lines[2:])
 
 
 def _timed(conn: psycopg.Connection[Any], action: Callable[[], int]) -> tuple[float, int]:
@@ -107,9 +112,14 @@ def _gunzip(source: Path, target: Path) -> Path:
     return target
 
 
+STORED: dict[str, list[int]] = {"ours": [], "seed": []}  # bytes written to Kestra's internal storage
+
+
 def _ours(conn: psycopg.Connection[Any], month: TlcMonth) -> int:
-    """flows/04_postgres_taxi.yaml from the downloaded file: its extract script, then its SQL."""
-    return load_month(conn, "yellow", 2019, month.month, month.path).outputs["copy_in"]["rowCount"]
+    """flows/04_postgres_taxi.yaml from the downloaded file: its extract commands, then its SQL."""
+    result = load_month(conn, "yellow", 2019, month.month, month.path)
+    STORED["ours"].append(sum(result.extracted.values()))
+    return result.outputs["yellow_copy_in_to_staging_table"]["rowCount"]
 
 
 def _floor(conn: psycopg.Connection[Any], month: TlcMonth, work: Path) -> int:
@@ -123,6 +133,7 @@ def _floor(conn: psycopg.Connection[Any], month: TlcMonth, work: Path) -> int:
 def _seed(conn: psycopg.Connection[Any], month: TlcMonth, work: Path) -> int:
     filename = f"yellow_tripdata_2019-{month.month:02d}.csv"
     raw = _gunzip(month.path, work / filename)
+    STORED["seed"].append(raw.stat().st_size)  # the course's extract output: the uncompressed month
     conn.execute("TRUNCATE seed_staging")
     copy_in(conn, f"COPY seed_staging ({COLUMN_LIST}) FROM STDIN WITH (FORMAT CSV, HEADER TRUE)", raw)
     raw.unlink()
@@ -218,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     last, rerun = len(labels) - 2, len(labels) - 1
     for path, name in (("ours", "ours"), ("seed", "course path")):
         ratios = [median(path, i) / median("copy", i) for i in range(len(labels))]
-        target = " (target <= 2.0x)" if path == "ours" else ""
+        target = " (targets: median <= 2.3x, month N / 01 <= 1.15, rerun / first <= 1.2)" if path == "ours" else ""
         print(
             f"\n  {name}: month 01 {ratios[0]:.2f}x, month {args.months:02d} {ratios[last]:.2f}x, "
             f"rerun {ratios[rerun]:.2f}x the floor{target}; median of all steps {statistics.median(ratios):.2f}x, "
@@ -226,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
             f"month {args.months:02d} / month 01: {ratios[last] / ratios[0]:.2f}; "
             f"rerun / first: {ratios[rerun] / ratios[0]:.2f}"
         )
+    for path, name in (("ours", "ours"), ("seed", "course path")):
+        print(f"  {name}: {statistics.median(STORED[path]):,.0f} bytes written to Kestra's storage per month (median)")
     return 0
 
 

@@ -187,7 +187,13 @@ PLUGINS: dict[str, PluginSpec] = {
             **_SCRIPT,
         ),
         _task("io.kestra.plugin.scripts.shell.Script", "script", _SCRIPT_OUTPUTS, **_SCRIPT),
-        _task("io.kestra.plugin.scripts.shell.Commands", "commands", _SCRIPT_OUTPUTS, **_SCRIPT),
+        _task(
+            "io.kestra.plugin.scripts.shell.Commands",
+            "commands",
+            _SCRIPT_OUTPUTS,
+            _EXEC_SCRIPT + " commands",
+            **_SCRIPT,
+        ),
         # databases
         _task(
             "io.kestra.plugin.jdbc.postgresql.Queries",
@@ -302,7 +308,7 @@ PLUGINS: dict[str, PluginSpec] = {
         _trigger("io.kestra.plugin.core.trigger.Webhook", "key"),
         _trigger("io.kestra.plugin.core.trigger.Flow"),
         # task runners (the `taskRunner:` of script tasks)
-        _runner("io.kestra.plugin.core.runner.Process"),
+        _runner("io.kestra.plugin.core.runner.Process", ""),  # no properties of its own (the course sets none)
         _runner(
             "io.kestra.plugin.scripts.runner.docker.Docker",
             "host config credentials user entryPoint extraHosts networkMode portBindings volumes pullPolicy "

@@ -69,9 +69,12 @@ def test_repository_flow_is_valid(path: Path, catalog_verdict: flow_catalog.Cata
 
 @pytest.mark.parametrize("path", FLOWS, ids=lambda p: p.name)
 def test_repository_flow_has_no_warnings(path: Path, stack_kv_and_secrets: tuple[set[str], set[str]]) -> None:
-    """Warnings never block a flow, but the course's own flows have none (KV and secrets the stack creates)."""
+    """Warnings never block a flow, but the course's own flows have none (KV and secrets the stack creates),
+    apart from the scheduled flows' time zone: the course sets none, homework question 6 has the learner add it."""
     kv, secrets = stack_kv_and_secrets
     warnings = flow_lint.lint_report_file(path, known_kv=kv | LEARNER_KV, known_secrets=secrets).warnings
+    if path.stem.endswith("_scheduled"):
+        warnings = [w for w in warnings if "set an explicit timezone" not in w]
     if warnings:
         pytest.fail("\n".join(warnings), pytrace=False)
 

@@ -210,8 +210,7 @@ def test_unique_row_id_is_the_course_s_expression(taxi: str) -> None:
 
 @pytest.mark.parametrize("taxi", ["yellow", "green"])
 def test_the_file_columns_are_the_same_in_bigquery_and_postgresql(taxi: str) -> None:
-    pg_columns = flow("04_postgres_taxi")["variables"]["columns"][taxi]
-    pg_names = [line.split()[0] for line in pg_columns.strip().splitlines()]
+    pg_names = flow("04_postgres_taxi")["variables"]["header"][taxi].split(",")  # the file's columns, in order
     ext = parse_bigquery(rendered_sql(taxi, 2019, 1)["bq_external_table"])
     assert [name for name, _ in column_defs(ext)] == pg_names
 

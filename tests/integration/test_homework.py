@@ -3,7 +3,7 @@
 Each question the stack can answer without the real files has a test that asks it as a learner
 would: the extract task's output and its size (1), the rendered `file` variable (2), row counts
 per file and per year from the loaded table (3-5), and the Schedule trigger's time zone, judged
-by Kestra's own validation (6). The real files' answers (for example 24,648,499 yellow rows in
+by Kestra's own validation once the learner adds it (6). The real files' answers (for example 24,648,499 yellow rows in
 2020) follow from the same queries on the real data: what is proven here is that every row of
 every file reaches the table, so the counts are the sums of the files' rows.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import gzip
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,13 @@ import pytest
 import yaml
 
 from flowcheck import flow_lint
-from tests.support.flow_sql import context, flow, load_month, render, run_python_script, task
+from tests.support.flow_sql import context, flow, load_month, render, run_commands, task
 from tests.support.kestra_judge import KestraUnavailable, judge
 from tests.support.postgres_server import PostgresServer
 from tests.support.tlc_data import TlcMonth, write_month
 
 PG_FLOW = "04_postgres_taxi"
-SCHEDULED_FLOWS = ("05_postgres_taxi_scheduled", "09_gcp_taxi_scheduled")
+SCHEDULED = "05_postgres_taxi_scheduled"
 
 
 @pytest.fixture
@@ -43,18 +44,16 @@ def db(postgres: PostgresServer) -> Iterator[psycopg.Connection[Any]]:
 
 def test_q1_the_extract_output_is_the_uncompressed_month_under_the_course_s_name(tmp_path: Path) -> None:
     """Yellow 2020-12: the extract task outputs yellow_tripdata_2020-12.csv, byte for byte the
-    uncompressed download, so its size in the Outputs tab is the course's answer on the real file."""
+    uncompressed download, so its size in the Outputs tab is the course's answer on the real file.
+    (2020 is offered; the test runs the flow's own extract commands.)"""
     month = write_month(tmp_path / "download", "yellow", 2020, 12, rows=300, duplicates=2)
     document = flow(PG_FLOW)
-    outputs: dict[str, Any] = {"download": {"uri": "kestra:///download/yellow_tripdata_2020-12.csv.gz"}}
+    outputs: dict[str, Any] = {}
     ctx = context(document, {"taxi": "yellow", "year": "2020", "month": "12"}, outputs=outputs)
-    run = run_python_script(
-        task(document, "extract"),
-        ctx,
-        {"kestra:///download/yellow_tripdata_2020-12.csv.gz": month.path},
-        tmp_path / "x",
-    )
+    url = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download/yellow/yellow_tripdata_2020-12.csv.gz"
+    run = run_commands(task(document, "extract"), ctx, tmp_path / "x", month.path, url)
     assert run.exit_code == 0, run.stderr
+    assert list(run.output_files) == ["yellow_tripdata_2020-12.csv"], "the .gz is gone: one file, as the course's"
     extracted = run.output_files["yellow_tripdata_2020-12.csv"]
     uncompressed = gzip.decompress(month.path.read_bytes())
     assert extracted.read_bytes() == uncompressed
@@ -62,6 +61,12 @@ def test_q1_the_extract_output_is_the_uncompressed_month_under_the_course_s_name
     # The course's `data` variable names that output.
     outputs["extract"] = {"outputFiles": {name: f"kestra:///extract/{name}" for name in run.output_files}}
     assert render("{{ render(vars.data) }}", ctx) == "kestra:///extract/yellow_tripdata_2020-12.csv"
+
+
+def test_the_year_2021_is_the_learner_s_to_add() -> None:
+    """The homework's assignment: extend the year input to 2021. We offer the course's 2019 and 2020."""
+    (year,) = [i for i in flow(PG_FLOW)["inputs"] if i["id"] == "year"]
+    assert year["values"] == ["2019", "2020"]
 
 
 @pytest.mark.parametrize("name", [PG_FLOW, "08_gcp_taxi"])
@@ -73,10 +78,16 @@ def test_q2_the_file_variable_renders_as_the_course_s(name: str) -> None:
 def _load_year(
     db: psycopg.Connection[Any], folder: Path, taxi: str, year: int, months: range, rows: int
 ) -> list[TlcMonth]:
+    """Load each month with the on-demand flow (2019, 2020) or, for 2021 which the learner adds, the
+    scheduled flow's backfill (the same tasks, the month from trigger.date)."""
     loaded = []
     for number in months:
         month = write_month(folder / f"{taxi}{year}{number:02d}", taxi, year, number, rows=rows + number, duplicates=1)
-        load_month(db, taxi, year, number, month.path)
+        if year < 2021:
+            load_month(db, taxi, year, number, month.path)
+        else:
+            trigger = {"date": datetime(year, number, 1, 10)}
+            load_month(db, taxi, year, number, month.path, flow_name=SCHEDULED, trigger=trigger)
         loaded.append(month)
     return loaded
 
@@ -105,16 +116,19 @@ def test_q3_to_q5_row_counts_per_year_and_per_file_are_the_sums_of_the_files(
         assert month.data_rows == lines, month.path.name
 
 
-@pytest.mark.parametrize("name", SCHEDULED_FLOWS)
-def test_q6_the_schedules_run_in_new_york_time(name: str) -> None:
-    triggers = [t for t in flow(name)["triggers"] if t["type"] == "io.kestra.plugin.core.trigger.Schedule"]
-    assert triggers and {t.get("timezone") for t in triggers} == {"America/New_York"}
+def test_q6_the_course_s_schedules_set_no_time_zone() -> None:
+    """The question asks which property sets New York time: the learner adds it, as the course has none."""
+    assert all("timezone" not in t for t in flow(SCHEDULED)["triggers"])
 
 
 def test_q6_kestra_accepts_timezone_and_refuses_a_location_property(tmp_path: Path) -> None:
-    """The right answer validates in Kestra itself; the distractor `location` is refused by Kestra
-    and by our checker alike."""
-    document = flow("05_postgres_taxi_scheduled")
+    """The learner's answer (timezone: America/New_York on each trigger) validates in Kestra itself; the
+    distractor `location` is refused by Kestra and by our checker alike. Kestra here lacks the shell
+    and JDBC plugins (see kestra_judge), so it judges the flow's inputs and triggers around a core task."""
+    document = flow(SCHEDULED)
+    document["triggers"] = [{**t, "timezone": "America/New_York"} for t in document["triggers"]]
+    document["tasks"] = [{"id": "log", "type": "io.kestra.plugin.core.log.Log", "message": "{{ trigger.date }}"}]
+    document.pop("pluginDefaults")
     good = tmp_path / "timezone.yaml"
     good.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
     wrong = dict(document)

@@ -1,22 +1,22 @@
-"""04_postgres_taxi on a real PostgreSQL: the flow's own SQL and script, on generated months.
+"""04_postgres_taxi on a real PostgreSQL: the flow's own shell and SQL, on generated months.
 
-Every statement comes from flows/04_postgres_taxi.yaml rendered by tests/support/flow_sql.py with the
-inputs Kestra would pass; the data are TLC-shaped files from tests/support/tlc_data.py (empty fields,
-exact duplicate rows, trips from other months). What is proven: row counts equal the files'
+Every command and statement comes from flows/04_postgres_taxi.yaml rendered by tests/support/flow_sql.py
+with the inputs Kestra would pass; the data are TLC-shaped files from tests/support/tlc_data.py (empty
+fields, exact duplicate rows, trips from other months). What is proven: row counts equal the files'
 data rows, the hash is the course's md5 of the loaded values, reruns change nothing, months
-accumulate, a bad download or a failure at any step leaves the table exactly as it was.
+accumulate, a bad download or a failure at any step leaves the table exactly as it was, and the
+course's own statements still run on the tables our flow made.
 """
 
 from __future__ import annotations
 
 import csv
 import gzip
-import itertools
-import random
 import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from flowcheck import pebble
-from tests.support.flow_sql import TaskFailed, flow, load_month, render, run_python_script, task
-from tests.support.flow_sql import context as flow_context
+from tests.support.flow_sql import TaskFailed, context, flow, load_month, render, split_statements, task
 from tests.support.postgres_server import PostgresServer
 from tests.support.tlc_data import COLUMNS, TlcMonth, html_instead_of_gzip, rewrite_lines, truncated_copy, write_month
 
@@ -66,20 +64,14 @@ def db(postgres: PostgresServer) -> Iterator[psycopg.Connection[Any]]:
 
 
 def snapshot(conn: psycopg.Connection[Any], taxi: str = "yellow") -> tuple[Any, ...]:
-    """Everything a learner could see of the table: rows, a digest of all values, partitions."""
+    """Everything a learner could see of the table: its rows and a digest of all values."""
     table = f"{taxi}_tripdata"
     exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"public.{table}",)).fetchone()[0]  # type: ignore[index]
     if not exists:
         return ("absent",)
-    count, digest = conn.execute(
+    return conn.execute(  # type: ignore[return-value]
         f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM public.{table} AS t"
-    ).fetchone()  # type: ignore[misc]
-    partitions = conn.execute(
-        "SELECT string_agg(c.relname, ',' ORDER BY c.relname) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "WHERE i.inhparent = to_regclass(%s)",
-        (f"public.{table}",),
-    ).fetchone()[0]  # type: ignore[index]
-    return count, digest, partitions
+    ).fetchone()
 
 
 def csv_rows(month: TlcMonth) -> list[list[str]]:
@@ -100,10 +92,35 @@ def test_a_month_loads_every_row_with_the_course_hash_and_filename(
         f"SELECT count(*), count(DISTINCT filename), count(DISTINCT unique_row_id), "
         f"count(*) FILTER (WHERE unique_row_id IS DISTINCT FROM {COURSE_HASH['yellow']}) FROM yellow_tripdata"
     ).fetchone()  # type: ignore[misc]
-    assert count == 405, "every data row is kept, the 5 exact duplicates too (as the course's MERGE keeps them)"
+    assert count == 405, "every data row is kept, the 5 exact duplicates too"
     assert files == 1 and distinct == 400
     assert wrong_hash == 0, "unique_row_id must equal the course's md5 over the loaded values"
     assert db.execute("SELECT DISTINCT filename FROM yellow_tripdata").fetchone() == ("yellow_tripdata_2019-01.csv",)
+
+
+def test_the_tables_are_the_course_s_plain_tables_and_staging_stays_for_the_video(
+    db: psycopg.Connection[Any], months: dict[str, TlcMonth]
+) -> None:
+    load_month(db, "yellow", 2019, 1, months["yellow_01"].path)
+    kinds = dict(
+        db.execute(
+            "SELECT relname, relkind::text || relpersistence::text FROM pg_class "
+            "WHERE relname IN ('yellow_tripdata', 'yellow_tripdata_staging')"
+        ).fetchall()
+    )
+    assert kinds == {"yellow_tripdata": "rp", "yellow_tripdata_staging": "ru"}, "plain; staging unlogged"
+    columns = db.execute(
+        "SELECT array_agg(attname || ' ' || format_type(atttypid, atttypmod) ORDER BY attnum) FROM pg_attribute "
+        "WHERE attrelid = 'public.yellow_tripdata'::regclass AND attnum > 0 AND NOT attisdropped"
+    ).fetchone()[0]  # type: ignore[index]
+    assert columns[:4] == [
+        "unique_row_id text",
+        "filename text",
+        "vendorid text",
+        "tpep_pickup_datetime timestamp without time zone",
+    ]
+    assert [c.split()[0] for c in columns[2:]] == [c.lower() for c in COLUMNS["yellow"]]
+    assert db.execute("SELECT count(*) FROM public.yellow_tripdata_staging").fetchone() == (405,)
 
 
 def test_every_column_lands_in_its_place_with_empty_fields_as_null(
@@ -139,7 +156,6 @@ def test_loading_a_month_twice_gives_the_same_rows(db: psycopg.Connection[Any], 
     load_month(db, "yellow", 2019, 1, month.path)
     assert snapshot(db) == first
     assert first[0] == month.data_rows
-    assert first[2] == "yellow_tripdata_2019_01", "one partition per month; the load table is gone"
 
 
 def test_months_accumulate_and_each_keeps_its_own_rows(
@@ -159,138 +175,93 @@ def test_months_accumulate_and_each_keeps_its_own_rows(
     assert db.execute("SELECT count(*) FROM yellow_tripdata").fetchone() == (january.data_rows + february.data_rows,)
 
 
-def test_attach_skips_the_validation_scan(db: psycopg.Connection[Any], months: dict[str, TlcMonth]) -> None:
-    """The CHECK on filename proves the partition constraint: swapping a month in is metadata only."""
-    notices: list[str] = []
-    db.add_notice_handler(lambda diag: notices.append(diag.message_primary or ""))
-
-    def debug_before_swap(task_id: str, conn: psycopg.Connection[Any]) -> None:
-        conn.execute("SET client_min_messages = " + ("debug1" if task_id == "attach_month" else "notice"))
-
-    load_month(db, "yellow", 2019, 1, months["yellow_01"].path, on_task=debug_before_swap)
-    assert any("is implied by existing constraints" in n for n in notices), notices
+def test_replacing_a_month_finds_its_rows_by_the_filename_index(
+    db: psycopg.Connection[Any], months: dict[str, TlcMonth]
+) -> None:
+    """What keeps a load flat as the table grows: the DELETE of the month reads only its rows."""
+    load_month(db, "yellow", 2019, 1, months["yellow_01"].path)
+    load_month(db, "yellow", 2019, 2, months["yellow_02"].path)
+    db.execute("ANALYZE public.yellow_tripdata")
+    document = flow("04_postgres_taxi")
+    ctx = context(document, {"taxi": "yellow", "year": "2019", "month": "01"})
+    delete = render(task(document, "yellow_merge_data")["sql"], ctx).split(";")[0]
+    with db.transaction():
+        db.execute("SET LOCAL enable_seqscan = off")  # a few hundred rows: make the planner show its choice
+        plan = "\n".join(r[0] for r in db.execute(f"EXPLAIN {delete}").fetchall())  # type: ignore[call-overload]
+    assert "yellow_tripdata_filename" in plan, plan
 
 
 # ---- failures leave the target as it was ------------------------------------------------------------
 
 
-def _bad_file(kind: str, good: TlcMonth, folder: Path) -> tuple[Path, str]:
+def _bad_file(kind: str, good: TlcMonth, folder: Path) -> tuple[Path, str, str]:
+    """A damaged download, the task that refuses it and what its message says."""
     target = folder / "yellow_tripdata_2019-01.csv.gz"
+    copy_in = "yellow_copy_in_to_staging_table"
     if kind == "truncated":
-        return truncated_copy(good.path, target, 0.5), "is truncated or corrupt after line"
+        return truncated_copy(good.path, target, 0.5), "extract", ".csv.gz is truncated or not gzip data"
     if kind == "not_gzip":
-        return html_instead_of_gzip(target), "is not gzip data (it starts with b'<!DOCTYPE html>"
+        return html_instead_of_gzip(target), "extract", ".csv.gz is truncated or not gzip data"
     if kind == "wrong_header":
-        return rewrite_lines(
-            good.path, target, {1: ",".join(COLUMNS["green"])}
-        ), "(it is the green taxi header: wrong taxi?)"
+        green = rewrite_lines(good.path, target, {1: ",".join(COLUMNS["green"])})
+        return green, "extract", ".csv.gz line 1 is not the yellow taxi header (is the taxi input right?)"
+    if kind == "header_only":
+        target.write_bytes(gzip.compress((",".join(COLUMNS["yellow"]) + "\n").encode()))
+        return target, "extract", ".csv.gz has a header but no trips"
     if kind == "short_row":
         line = ",".join(csv_rows(good)[10][:17])
-        return rewrite_lines(good.path, target, {12: line}), "line 12: expected 18 comma-separated fields, found 17"
+        return rewrite_lines(good.path, target, {12: line}), copy_in, 'missing data for column "congestion_surcharge"'
+    if kind == "long_row":
+        line = ",".join(csv_rows(good)[10] + ["1"])
+        return rewrite_lines(good.path, target, {12: line}), copy_in, "extra data after last expected column"
     if kind == "bad_number":
         row = csv_rows(good)[20]
         row[COLUMNS["yellow"].index("fare_amount")] = "abc"
-        return rewrite_lines(good.path, target, {22: ",".join(row)}), "line 22: 'abc' is not a number"
-    if kind == "header_only":
-        target.write_bytes(gzip.compress((",".join(COLUMNS["yellow"]) + "\n").encode()))
-        return target, "has a header but no trips"
+        bad = rewrite_lines(good.path, target, {22: ",".join(row)})
+        return bad, copy_in, 'invalid input syntax for type double precision: "abc"'
     raise AssertionError(kind)
 
 
-@pytest.mark.parametrize("kind", ["truncated", "not_gzip", "wrong_header", "short_row", "bad_number", "header_only"])
-def test_a_bad_download_stops_before_the_table_is_touched(
+@pytest.mark.parametrize(
+    "kind", ["truncated", "not_gzip", "wrong_header", "header_only", "short_row", "long_row", "bad_number"]
+)
+def test_a_bad_download_is_refused_and_the_loaded_month_is_unchanged(
     kind: str, db: psycopg.Connection[Any], months: dict[str, TlcMonth], tmp_path: Path
 ) -> None:
     good = months["yellow_01"]
     load_month(db, "yellow", 2019, 1, good.path)
     before = snapshot(db)
-    bad, message = _bad_file(kind, good, tmp_path)
+    bad, task_id, message = _bad_file(kind, good, tmp_path)
     with pytest.raises(TaskFailed) as failure:
         load_month(db, "yellow", 2019, 1, bad)
-    assert failure.value.task_id == "extract"
-    assert "yellow_tripdata_2019-01.csv.gz" in failure.value.message, "the message names the file"
+    assert failure.value.task_id == task_id
     assert message in failure.value.message
-    assert failure.value.message.count("\n") == 0, "one line, no traceback"
+    if task_id == "extract":  # the flow's own line comes last (after gunzip's, if any)
+        last = failure.value.message.splitlines()[-1]
+        assert message in last and "yellow_tripdata_2019-01.csv.gz" in last, "one line naming the file"
+    else:
+        line = 22 if kind == "bad_number" else 12
+        assert f"COPY yellow_tripdata_staging, line {line}" in failure.value.message, "COPY names the line"
+    assert snapshot(db) == before
+    load_month(db, "yellow", 2019, 1, good.path)  # the next good run is not blocked by what was left
     assert snapshot(db) == before
 
 
-def test_a_row_postgres_rejects_fails_the_copy_and_changes_nothing(
-    db: psycopg.Connection[Any], months: dict[str, TlcMonth], tmp_path: Path
-) -> None:
-    """A value the check does not parse (passenger_count '1.5') fails COPY into the month's own table."""
-    good = months["yellow_01"]
-    load_month(db, "yellow", 2019, 1, good.path)
-    before = snapshot(db)
-    row = csv_rows(good)[30]
-    row[COLUMNS["yellow"].index("passenger_count")] = "1.5"
-    bad = rewrite_lines(good.path, tmp_path / "yellow_tripdata_2019-01.csv.gz", {32: ",".join(row)})
-    with pytest.raises(TaskFailed) as failure:
-        load_month(db, "yellow", 2019, 1, bad)
-    assert failure.value.task_id == "copy_in" and "integer" in failure.value.message
-    assert snapshot(db) == before
-    load_month(db, "yellow", 2019, 1, good.path)  # the next good run starts from a fresh staging table
-    assert snapshot(db) == before
-    assert db.execute("SELECT to_regclass('public.yellow_tripdata_staging')").fetchone() == (None,)
-
-
-def test_a_failure_inside_the_swap_rolls_back_to_the_previous_month(
+def test_a_failure_inside_the_replace_rolls_back_to_the_previous_month(
     db: psycopg.Connection[Any], months: dict[str, TlcMonth]
 ) -> None:
     good = months["yellow_01"]
     load_month(db, "yellow", 2019, 1, good.path)
     before = snapshot(db)
 
-    def break_attach(task_id: str, conn: psycopg.Connection[Any]) -> None:
-        if task_id == "attach_month":  # DROP and RENAME succeed, then ATTACH fails: all must roll back
-            conn.execute("ALTER TABLE public.yellow_tripdata_staging ADD COLUMN surprise integer")
+    def break_insert(task_id: str, conn: psycopg.Connection[Any]) -> None:
+        if task_id == "yellow_merge_data":  # the DELETE succeeds, then the INSERT fails: all must roll back
+            conn.execute("ALTER TABLE public.yellow_tripdata_staging DROP COLUMN fare_amount")
 
     with pytest.raises(TaskFailed) as failure:
-        load_month(db, "yellow", 2019, 1, good.path, on_task=break_attach)
-    assert failure.value.task_id == "attach_month" and "surprise" in failure.value.message
+        load_month(db, "yellow", 2019, 1, good.path, on_task=break_insert)
+    assert failure.value.task_id == "yellow_merge_data" and "fare_amount" in failure.value.message
     assert snapshot(db) == before
-
-
-def test_a_table_of_another_shape_is_reported_in_one_line(
-    db: psycopg.Connection[Any], months: dict[str, TlcMonth]
-) -> None:
-    db.execute("CREATE TABLE public.yellow_tripdata (unique_row_id text, filename text, VendorID text, fare numeric)")
-    db.execute("INSERT INTO public.yellow_tripdata VALUES ('x', 'old.csv', '1', 2)")
-    with pytest.raises(TaskFailed) as failure:
-        load_month(db, "yellow", 2019, 1, months["yellow_01"].path)
-    assert failure.value.task_id == "create_tables"
-    assert (
-        "public.yellow_tripdata does not have the columns of the course's table (17 differ, the first: fare numeric "
-        "where the course has tpep_pickup_datetime timestamp without time zone, no column where the course has "
-        "tpep_dropoff_datetime timestamp without time zone, no column where the course has passenger_count integer): "
-        "rename or drop it, then run this flow again." in failure.value.message
-    )
-    assert failure.value.message.count("\n") == 0
-    assert db.execute("SELECT count(*) FROM public.yellow_tripdata").fetchone() == (1,)
-
-
-def test_a_table_made_by_the_course_s_own_flow_keeps_working(
-    db: psycopg.Connection[Any], months: dict[str, TlcMonth]
-) -> None:
-    """The course's flow creates a plain table (no partitions) and MERGEs into it: ours loads into it too."""
-    course = flow_context(flow("04_postgres_taxi"), {"taxi": "yellow"})
-    columns = render("{{ vars.columns[inputs.taxi] }}", course)
-    db.execute(f"CREATE TABLE public.yellow_tripdata (unique_row_id text, filename text, {columns})")  # type: ignore[arg-type]
-    db.execute(
-        "INSERT INTO public.yellow_tripdata (unique_row_id, filename) VALUES ('x', 'yellow_tripdata_2019-02.csv')"
-    )
-    month = months["yellow_01"]
-    load_month(db, "yellow", 2019, 1, month.path)
-    first = snapshot(db)
-    load_month(db, "yellow", 2019, 1, month.path)
-    assert snapshot(db) == first, "a rerun replaces the month in the plain table, in one transaction"
-    counts = dict(db.execute("SELECT filename, count(*) FROM public.yellow_tripdata GROUP BY 1").fetchall())
-    assert counts == {"yellow_tripdata_2019-02.csv": 1, "yellow_tripdata_2019-01.csv": month.data_rows}
-    wrong = db.execute(
-        f"SELECT count(*) FROM public.yellow_tripdata WHERE filename LIKE '%01.csv' "
-        f"AND unique_row_id IS DISTINCT FROM {COURSE_HASH['yellow']}"
-    ).fetchone()
-    assert wrong == (0,)
-    assert db.execute("SELECT to_regclass('public.yellow_tripdata_staging')").fetchone() == (None,)
 
 
 def test_postgresql_older_than_15_is_refused_with_a_clear_message(
@@ -306,7 +277,7 @@ def test_postgresql_older_than_15_is_refused_with_a_clear_message(
     db.execute("SET search_path = fake_old, pg_catalog, public")
     with pytest.raises(TaskFailed) as failure:
         load_month(db, "yellow", 2019, 1, months["yellow_01"].path)
-    assert failure.value.task_id == "create_tables"
+    assert failure.value.task_id == "yellow_create_table"
     assert "need PostgreSQL 15 or newer and this server is 14.9" in failure.value.message
     assert db.execute("SELECT to_regclass('public.yellow_tripdata')").fetchone() == (None,)
 
@@ -314,75 +285,108 @@ def test_postgresql_older_than_15_is_refused_with_a_clear_message(
 # ---- the month range -------------------------------------------------------------------------------
 
 
-def test_months_after_2021_07_are_refused_before_any_task(
+def test_months_after_2021_07_are_refused_in_one_line(db: psycopg.Connection[Any], months: dict[str, TlcMonth]) -> None:
+    """The scheduled flow reaches any month; a month the releases do not have fails before the download."""
+
+    def scheduled(year: int, month: int) -> Any:
+        trigger = {"date": datetime(year, month, 1, 10)}
+        path = months["yellow_2021_07"].path
+        return load_month(db, "yellow", year, month, path, flow_name="05_postgres_taxi_scheduled", trigger=trigger)
+
+    with pytest.raises(TaskFailed) as failure:
+        scheduled(2021, 8)
+    assert failure.value.task_id == "extract"
+    assert failure.value.message == "2021-08 is not published, the nyc-tlc-data releases stop at 2021-07"
+    assert snapshot(db) == ("absent",)
+    assert scheduled(2021, 7).rows == 50
+
+
+# ---- the course's own flow on our tables -----------------------------------------------------------
+
+# The course's 04_postgres_taxi, yellow branch, as its steps run (its SQL, typed here; the tables
+# already exist, so its CREATE TABLE IF NOT EXISTS statements do nothing).
+COURSE_STEPS = [
+    "TRUNCATE TABLE public.yellow_tripdata_staging",
+    "COPY public.yellow_tripdata_staging ({columns}) FROM STDIN WITH (FORMAT CSV, HEADER TRUE)",
+    """UPDATE public.yellow_tripdata_staging
+       SET unique_row_id = md5(
+             COALESCE(CAST(VendorID AS text), '') || COALESCE(CAST(tpep_pickup_datetime AS text), '') ||
+             COALESCE(CAST(tpep_dropoff_datetime AS text), '') || COALESCE(PULocationID, '') ||
+             COALESCE(DOLocationID, '') || COALESCE(CAST(fare_amount AS text), '') ||
+             COALESCE(CAST(trip_distance AS text), '')),
+           filename = '{file}'""",
+    """MERGE INTO public.yellow_tripdata AS T
+       USING public.yellow_tripdata_staging AS S
+       ON T.unique_row_id = S.unique_row_id
+       WHEN NOT MATCHED THEN INSERT ({all_columns}) VALUES ({source_columns})""",
+]
+
+
+def _run_course_flow(conn: psycopg.Connection[Any], month: TlcMonth, file: str) -> None:
+    columns = COLUMNS["yellow"]
+    all_columns = ["unique_row_id", "filename", *columns]
+    values = {
+        "columns": ", ".join(columns),
+        "file": file,
+        "all_columns": ", ".join(all_columns),
+        "source_columns": ", ".join(f"S.{c}" for c in all_columns),
+    }
+    for step in COURSE_STEPS:
+        statement = step.format(**values)
+        if statement.startswith("COPY"):
+            with conn.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[arg-type]
+                copy.write(gzip.decompress(month.path.read_bytes()))
+        else:
+            conn.execute(statement)  # type: ignore[arg-type]
+
+
+def test_the_course_s_own_flow_runs_on_the_tables_ours_made(
     db: psycopg.Connection[Any], months: dict[str, TlcMonth]
 ) -> None:
-    with pytest.raises(TaskFailed) as failure:
-        load_month(db, "yellow", 2021, 8, months["yellow_2021_07"].path)
-    assert failure.value.task_id == "checks" and "stop at 2021-07" in failure.value.message
-    assert load_month(db, "yellow", 2021, 7, months["yellow_2021_07"].path).rows == 50
+    january, february = months["yellow_01"], months["yellow_02"]
+    load_month(db, "yellow", 2019, 1, january.path)
+    _run_course_flow(db, february, "yellow_tripdata_2019-02.csv")
+    per_file = dict(db.execute("SELECT filename, count(*) FROM yellow_tripdata GROUP BY filename").fetchall())
+    # The course's MERGE drops a trip whose hash is already in the table: February's own exact
+    # duplicates arrive in one MERGE and are all kept; none of its trips is in January.
+    assert per_file == {
+        "yellow_tripdata_2019-01.csv": january.data_rows,
+        "yellow_tripdata_2019-02.csv": february.data_rows,
+    }
+    wrong = db.execute(
+        f"SELECT count(*) FROM yellow_tripdata WHERE unique_row_id IS DISTINCT FROM {COURSE_HASH['yellow']}"
+    )
+    assert wrong.fetchone() == (0,), "both paths compute the same md5"
+    _run_course_flow(db, february, "yellow_tripdata_2019-02.csv")  # the course's rerun adds nothing
+    assert db.execute("SELECT count(*) FROM yellow_tripdata").fetchone() == (january.data_rows + february.data_rows,)
+    load_month(db, "yellow", 2019, 2, february.path)  # and ours replaces the month the course's flow loaded
+    assert db.execute("SELECT count(*) FROM yellow_tripdata").fetchone() == (january.data_rows + february.data_rows,)
 
 
-@pytest.mark.parametrize("flow_name", ["04_postgres_taxi", "08_gcp_taxi"])
-def test_the_check_and_the_fail_task_agree_on_every_selectable_month(flow_name: str) -> None:
-    document = flow(flow_name)
-    check = document["checks"][0]["condition"]
-    fail = task(document, "check_month")
-    for year, month in itertools.product(("2019", "2020", "2021"), [f"{m:02d}" for m in range(1, 13)]):
-        ctx = flow_context(document, {"taxi": "green", "year": year, "month": month})
-        published = (year, month) <= ("2021", "07")
-        assert pebble.truthy(render(check, ctx)) is published, (year, month)
-        assert pebble.truthy(render(fail["condition"], ctx)) is not published, (year, month)
-        if not published:
-            assert render(fail["errorMessage"], ctx).startswith(f"{year}-{month} is not published")
-
-
-# ---- the Python normalisation equals PostgreSQL's own text -------------------------------------------
-
-
-def _verify_functions() -> dict[str, Any]:
+def test_a_table_made_by_the_course_s_own_flow_keeps_working(
+    db: psycopg.Connection[Any], months: dict[str, TlcMonth]
+) -> None:
+    """The course's flow creates plain tables without an index (its CREATE statements are ours without
+    UNLOGGED and the index): ours loads into them, and adds the index."""
     document = flow("04_postgres_taxi")
-    ctx = flow_context(document, {})
-    namespace: dict[str, Any] = {"__name__": "extract_script"}
-    exec(render(task(document, "extract")["script"], ctx), namespace)
-    return namespace
-
-
-NUMBERS = ["0", "7", "12.5", "12.50", "-2.5", "-0", "-0.00", "007.50", ".5", "5.", "+3", "1e2", "1.50e1", "1E-3",
-           " 4.20 ", "NaN", "Infinity", "-inf", "123456789012.123456789"]  # fmt: skip
-STAMPS = ["2019-01-01 00:46:40", "2019-01-01T00:46:40", "2019-01-01 00:46:40.500", "2019-01-01 00:46:40.000001",
-          "2019-01-01", "2019-01-01 00:46:40+02:00", " 2019-12-31 23:59:59 "]  # fmt: skip
-
-
-def test_the_script_prints_numbers_and_times_exactly_as_postgresql(db: psycopg.Connection[Any]) -> None:
-    functions = _verify_functions()
-    for value in NUMBERS:
-        expected = db.execute("SELECT CAST(CAST(%s AS double precision) AS text)", (value,)).fetchone()[0]  # type: ignore[index]
-        assert functions["pg_float8"](value.encode()).decode() == expected, value
-    for value in STAMPS:
-        expected = db.execute("SELECT CAST(CAST(%s AS timestamp) AS text)", (value,)).fetchone()[0]  # type: ignore[index]
-        assert functions["pg_timestamp"](value.encode()).decode() == expected, value
-    with pytest.raises(functions["BadFile"], match="is not a number"):
-        functions["pg_float8"](b"12,5")
-
-
-def test_doubles_print_as_postgresql_prints_them_over_the_whole_range(db: psycopg.Connection[Any]) -> None:
-    """The course's hash reads fare and distance as double precision: its text decides the md5.
-    Random doubles of every magnitude (and the edges of fixed and exponent notation) agree."""
-    functions = _verify_functions()
-    rng = random.Random(7)
-    values = [repr(rng.uniform(-1, 1) * 10.0 ** rng.randint(-30, 30)) for _ in range(20000)]
-    values += [f"{m}e{e}" for m in ("1", "1.5", "9.999999") for e in range(-7, 18)]
-    values += [f"{c / 100:.2f}" for c in range(-500, 20000, 7)] + ["0.1", "0.30", "2.675", "1e-5", "123456789012345"]
-    printed = db.execute(
-        "SELECT array_agg(CAST(CAST(v AS double precision) AS text) ORDER BY n) FROM unnest(%s::text[]) "
-        "WITH ORDINALITY AS u(v, n)",
-        (values,),
-    ).fetchone()[0]  # type: ignore[index]
-    mismatches = [
-        (v, p) for v, p in zip(values, printed, strict=True) if functions["pg_float8"](v.encode()).decode() != p
-    ]
-    assert mismatches == [], mismatches[:10]
+    ctx = context(document, {"taxi": "yellow"})
+    create_table = split_statements(render(task(document, "yellow_create_table")["sql"], ctx))[1]
+    create_staging = render(task(document, "yellow_create_staging_table")["sql"], ctx).replace(" UNLOGGED", "")
+    db.execute(create_table)  # type: ignore[arg-type]
+    db.execute(create_staging)  # type: ignore[arg-type]
+    db.execute(
+        "INSERT INTO public.yellow_tripdata (unique_row_id, filename) VALUES ('x', 'yellow_tripdata_2019-02.csv')"
+    )
+    month = months["yellow_01"]
+    load_month(db, "yellow", 2019, 1, month.path)
+    first = snapshot(db)
+    load_month(db, "yellow", 2019, 1, month.path)
+    assert snapshot(db) == first, "a rerun replaces the month, in one transaction"
+    counts = dict(db.execute("SELECT filename, count(*) FROM public.yellow_tripdata GROUP BY 1").fetchall())
+    assert counts == {"yellow_tripdata_2019-02.csv": 1, "yellow_tripdata_2019-01.csv": month.data_rows}
+    assert db.execute("SELECT to_regclass('public.yellow_tripdata_filename')").fetchone() == (
+        "yellow_tripdata_filename",
+    )
 
 
 # ---- files shaped differently from the releases, same trips -----------------------------------
@@ -410,23 +414,24 @@ def test_blank_lines_at_the_end_load_like_the_file_without_them(
     assert snapshot(db) == clean and clean[0] == month.data_rows
 
 
-def test_a_blank_line_between_trips_is_refused(
+def test_a_blank_line_between_trips_is_skipped_like_one_at_the_end(
     db: psycopg.Connection[Any], months: dict[str, TlcMonth], tmp_path: Path
 ) -> None:
-    lines = _month_text(months["yellow_01"]).splitlines(keepends=True)
-    damaged = _gzip_text(tmp_path / "damaged.csv.gz", "".join([*lines[:10], "\n", *lines[10:]]))
-    with pytest.raises(TaskFailed) as failure:
-        load_month(db, "yellow", 2019, 1, damaged)
-    assert failure.value.task_id == "extract"
-    assert "line 11: a blank line between trips" in failure.value.message
-    assert snapshot(db) == ("absent",)
+    """COPY would read a blank line as a row of NULLs and fail: extract drops blank lines, nothing else."""
+    month = months["yellow_01"]
+    load_month(db, "yellow", 2019, 1, month.path)
+    clean = snapshot(db)
+    lines = _month_text(month).splitlines(keepends=True)
+    gapped = _gzip_text(tmp_path / "gapped.csv.gz", "".join([*lines[:10], "\n", *lines[10:]]))
+    load_month(db, "yellow", 2019, 1, gapped)
+    assert snapshot(db) == clean
 
 
 @pytest.mark.parametrize(("taxi", "key"), [("yellow", "yellow_01"), ("green", "green_01")])
 def test_every_field_quoted_loads_the_same_rows_with_empty_fields_as_null(
     taxi: str, key: str, db: psycopg.Connection[Any], months: dict[str, TlcMonth], tmp_path: Path
 ) -> None:
-    """Some tools write "" for an empty field; the verify step passed such a file and COPY then failed."""
+    """Some tools write "" for an empty field: COPY reads it as NULL (FORCE_NULL is not needed: see below)."""
     month = months[key]
     load_month(db, taxi, 2019, 1, month.path)
     plain = snapshot(db, taxi)
@@ -443,22 +448,19 @@ def test_every_field_quoted_loads_the_same_rows_with_empty_fields_as_null(
 
 def _terminate_when_waiting(dsn: str, pid: int, seen: list[str]) -> threading.Thread:
     """Kill backend `pid` once it waits on a lock: Kestra's JDBC connection dying mid-statement.
-    `seen` gets the relations `pid` then holds exclusively (what its open transaction has done)."""
+    `seen` gets the statement it was then running."""
 
     def kill() -> None:
         with psycopg.connect(dsn, autocommit=True) as admin:
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
-                state = admin.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone()
+                state = admin.execute(
+                    "SELECT wait_event_type, query FROM pg_stat_activity WHERE pid = %s", (pid,)
+                ).fetchone()
                 if state and state[0] == "Lock":
+                    seen.append(state[1])
                     break
                 time.sleep(0.02)
-            held = admin.execute(
-                "SELECT relation::regclass::text FROM pg_locks WHERE pid = %s AND mode = 'AccessExclusiveLock' "
-                "AND granted AND relation IS NOT NULL",
-                (pid,),
-            ).fetchall()
-            seen.extend(name for (name,) in held)
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
 
     thread = threading.Thread(target=kill, daemon=True)
@@ -466,69 +468,31 @@ def _terminate_when_waiting(dsn: str, pid: int, seen: list[str]) -> threading.Th
     return thread
 
 
-def test_a_connection_killed_inside_the_swap_loses_nothing(
+def test_a_connection_killed_inside_the_replace_loses_nothing(
     db: psycopg.Connection[Any], months: dict[str, TlcMonth]
 ) -> None:
-    """Killed after the old month's DROP, before its replacement is attached: PostgreSQL rolls the
-    swap back, the previous rows are all there, and the next run is not blocked by the load table."""
+    """Killed after the month's DELETE, while its INSERT waits: PostgreSQL rolls the replace back,
+    the previous rows are all there, and the next run gives the same rows."""
     good = months["yellow_01"]
     load_month(db, "yellow", 2019, 1, good.path)
     before = snapshot(db)
     dsn = db.info.dsn
     killers: list[threading.Thread] = []
-    held: list[str] = []
-    with psycopg.connect(dsn) as blocker:  # holds a lock the swap's second statement needs
+    running: list[str] = []
+    with psycopg.connect(dsn) as blocker:  # holds a lock the replace's INSERT needs
 
-        def kill_inside_the_swap(task_id: str, conn: psycopg.Connection[Any]) -> None:
-            if task_id == "attach_month":
-                blocker.execute("LOCK TABLE public.yellow_tripdata_staging IN ACCESS SHARE MODE")
-                killers.append(_terminate_when_waiting(dsn, conn.info.backend_pid, held))
+        def kill_inside_the_replace(task_id: str, conn: psycopg.Connection[Any]) -> None:
+            if task_id == "yellow_merge_data":
+                blocker.execute("LOCK TABLE public.yellow_tripdata_staging IN ACCESS EXCLUSIVE MODE")
+                killers.append(_terminate_when_waiting(dsn, conn.info.backend_pid, running))
 
         with pytest.raises(TaskFailed) as failure:
-            load_month(db, "yellow", 2019, 1, good.path, on_task=kill_inside_the_swap)
+            load_month(db, "yellow", 2019, 1, good.path, on_task=kill_inside_the_replace)
         blocker.rollback()
     killers[0].join(timeout=30)
-    assert failure.value.task_id == "attach_month" and "terminat" in failure.value.message
-    assert "yellow_tripdata_2019_01" in held, f"killed before the old month was dropped: {held}"
+    assert failure.value.task_id == "yellow_merge_data" and "terminat" in failure.value.message
+    assert running and running[0].startswith("INSERT INTO public.yellow_tripdata"), f"not after the DELETE: {running}"
     with psycopg.connect(dsn, autocommit=True) as fresh:
         assert snapshot(fresh) == before, "the previous month is intact"
-        load_month(fresh, "yellow", 2019, 1, good.path)  # the leftover staging table does not block the rerun
+        load_month(fresh, "yellow", 2019, 1, good.path)
         assert snapshot(fresh) == before, "the rerun gives the same rows as one clean load"
-        assert fresh.execute("SELECT to_regclass('public.yellow_tripdata_staging')").fetchone() == (None,)
-
-
-# ---- the extract reads in blocks, checked by several processes -----------------------------------
-
-
-def _extract(source: Path, workdir: Path, **env: str) -> tuple[int, str, bytes, bytes]:
-    """The flow's extract script on `source` as yellow 2019-01, with extra environment (block size, workers)."""
-    document = flow("04_postgres_taxi")
-    node = dict(task(document, "extract"))
-    node["env"] = {**node["env"], **env}
-    outputs = {"download": {"uri": "kestra:///download/file.csv.gz"}}
-    ctx = flow_context(document, {"taxi": "yellow", "year": "2019", "month": "01"}, outputs=outputs)
-    run = run_python_script(node, ctx, {"kestra:///download/file.csv.gz": source}, workdir)
-    files = run.output_files
-    load = files["load.csv"].read_bytes() if "load.csv" in files else b""
-    extracted = files["yellow_tripdata_2019-01.csv"].read_bytes() if "yellow_tripdata_2019-01.csv" in files else b""
-    return run.exit_code, run.stderr.strip(), extracted, load
-
-
-def test_small_blocks_and_several_workers_write_the_same_files_and_name_the_same_lines(
-    months: dict[str, TlcMonth], tmp_path: Path
-) -> None:
-    """Blocks of 1 kB (a line cut at every boundary) checked by 3 processes give the bytes of one
-    pass, and a damaged line deep in the file is named by its own number."""
-    good = months["yellow_01"]
-    one = _extract(good.path, tmp_path / "one", WORKERS="1")
-    many = _extract(good.path, tmp_path / "many", WORKERS="3", BLOCK_BYTES="1000")
-    assert one[0] == 0 and many == one
-    assert many[2] == gzip.decompress(good.path.read_bytes())
-    row = csv_rows(good)[300]
-    short = rewrite_lines(good.path, tmp_path / "short.csv.gz", {302: ",".join(row[:17])})
-    code, message, _, _ = _extract(short, tmp_path / "short", WORKERS="3", BLOCK_BYTES="1000")
-    assert code == 1 and "line 302: expected 18 comma-separated fields, found 17" in message
-    lines = _month_text(good).splitlines(keepends=True)
-    gap = _gzip_text(tmp_path / "gap.csv.gz", "".join([*lines[:250], "\n", *lines[250:]]))
-    code, message, _, _ = _extract(gap, tmp_path / "gap", WORKERS="3", BLOCK_BYTES="1000")
-    assert code == 1 and "line 251: a blank line between trips" in message

@@ -7,9 +7,9 @@ pass, and executes them the way the plugins do:
 * `jdbc.postgresql.Queries`: the rendered SQL split into statements (both splitters Kestra's
   JDBC plugin has shipped must agree) and run in one transaction (the plugin's default);
 * `jdbc.postgresql.CopyIn`: the `COPY table FROM STDIN WITH (...)` statement the plugin builds;
-* `scripts.python.Script`: the rendered script run in a scratch working directory with its
-  `inputFiles` and `env`, collecting its `outputFiles`;
-* `core.execution.Fail`: the rendered condition, coerced like Kestra.
+* `scripts.shell.Commands` (Process runner): the rendered commands run by /bin/sh in a scratch
+  directory, with a stand-in `wget` serving the test's file for the flow's URL only;
+* `scripts.python.Script` (other flows' tests): the rendered script run with its `inputFiles` and `env`.
 
 The one entry point other tests need (the dbt tests load tables with it):
 
@@ -325,16 +325,6 @@ def run_queries(conn: psycopg.Connection[Any], sql: str, *, task_id: str = "quer
         raise TaskFailed(task_id, str(error).strip()) from None
 
 
-def fetch_one(conn: psycopg.Connection[Any], sql: str, *, task_id: str = "query") -> dict[str, Any] | None:
-    """Like jdbc Query with fetchType FETCH_ONE: the first row as a mapping of column to value."""
-    (statement,) = split_statements(sql)
-    try:
-        with conn.transaction(), conn.cursor(row_factory=psycopg.rows.dict_row) as cursor:
-            return cursor.execute(statement).fetchone()  # type: ignore[arg-type]
-    except psycopg.Error as error:
-        raise TaskFailed(task_id, str(error).strip()) from None
-
-
 def copy_statement(properties: Mapping[str, Any]) -> str:
     """The COPY statement plugin-jdbc's AbstractCopy.query() builds from CopyIn properties."""
     parts = ["COPY", properties["table"]]
@@ -410,12 +400,37 @@ def run_python_script(
 
 # ---- running the PostgreSQL flow -------------------------------------------------------------------
 
+# A stand-in for wget (no network here): serves the file the test gives, and only for the flow's URL.
+WGET_STAND_IN = """#!/bin/sh
+[ "$1" = -qO ] && [ "$3" = "$FLOW_SQL_URL" ] || { echo "wget stand-in: unexpected arguments $*" >&2; exit 2; }
+cp "$FLOW_SQL_DOWNLOAD" "$2"
+"""
+
+
+def run_commands(node: Mapping[str, Any], ctx: pebble.Context, workdir: Path, download: Path, url: str) -> ScriptRun:
+    """Run a rendered shell.Commands task like its Process runner: the commands joined by newlines,
+    one `/bin/sh -c` in `workdir`; collects its `outputFiles`. `wget` is the stand-in above."""
+    bin_dir = workdir / ".bin"
+    bin_dir.mkdir(parents=True)
+    (bin_dir / "wget").write_text(WGET_STAND_IN, encoding="utf-8")
+    (bin_dir / "wget").chmod(0o755)
+    script = "\n".join(render(node["commands"], ctx))
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "FLOW_SQL_URL": url, "FLOW_SQL_DOWNLOAD": str(download)}
+    done = subprocess.run(
+        ["/bin/sh", "-c", script], cwd=workdir, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    outputs: dict[str, Path] = {}
+    for pattern in node.get("outputFiles") or []:
+        for found in sorted(workdir.glob(render(pattern, ctx))):
+            outputs[found.name] = found
+    return ScriptRun(done.returncode, done.stdout, done.stderr, outputs)
+
 
 @dataclass
 class LoadResult:
     rows: int
     outputs: dict[str, Any]
-    logs: list[str]
+    extracted: dict[str, int]  # the extract's output files and their sizes (homework question 1)
 
 
 def load_month(
@@ -426,27 +441,27 @@ def load_month(
     csv_gz_path: Path,
     *,
     flow_name: str = PG_FLOW,
+    trigger: Mapping[str, Any] | None = None,
     on_task: Callable[[str, psycopg.Connection[Any]], None] | None = None,
 ) -> LoadResult:
-    """Run the tasks of flows/04_postgres_taxi.yaml for one month against `conn`.
+    """Run the tasks of flows/04_postgres_taxi.yaml (or `flow_name`) for one month against `conn`.
 
-    `csv_gz_path` stands in for the download (the flow's URL is checked, not fetched). The
-    connection must be autocommit (CopyIn commits on its own, Queries tasks open their own
-    transaction). `on_task(task_id, conn)` is called before each task (tests inject faults).
-    Raises TaskFailed where Kestra would fail the execution.
+    `csv_gz_path` is what wget downloads (the flow's URL is checked, not fetched). The scheduled
+    flow takes its month from `trigger` ({"date": ...}) and only the taxi as input. The connection
+    must be autocommit (CopyIn commits on its own, each Queries task is one transaction).
+    `on_task(task_id, conn)` is called before each task (tests inject faults). Raises TaskFailed
+    where Kestra would fail the execution.
     """
     document = flow(flow_name)
-    inputs = {"taxi": taxi, "year": f"{year:04d}", "month": f"{month:02d}"}
+    names = {spec["id"] for spec in document.get("inputs") or []}
+    given = {"taxi": taxi, "year": f"{year:04d}", "month": f"{month:02d}"}
     outputs: dict[str, Any] = {}
-    ctx = context(document, inputs, outputs=outputs)
-    logs: list[str] = []
+    ctx = context(document, {k: v for k, v in given.items() if k in names}, trigger=trigger, outputs=outputs)
     rows = 0
+    extracted: dict[str, int] = {}
     workdir = Path(tempfile.mkdtemp(prefix=f"flow-{taxi}-{year}-{month:02d}-"))
     local_files: dict[str, Path] = {}
     try:
-        for check in document.get("checks") or []:
-            if not pebble.truthy(pebble.render(check["condition"], ctx)):
-                raise TaskFailed("checks", check["message"])
         pending = list(document["tasks"])
         while pending:
             node = pending.pop(0)
@@ -454,50 +469,30 @@ def load_month(
             if on_task:
                 on_task(task_id, conn)
             props = with_plugin_defaults(document, node)
-            if type_ == "io.kestra.plugin.core.execution.Fail":
-                if pebble.truthy(render(props.get("condition", "true"), ctx)):
-                    raise TaskFailed(task_id, render(props.get("errorMessage", "Task failure"), ctx))
-            elif type_ == "io.kestra.plugin.core.execution.Labels":
-                logs.append(f"labels: {render(props['labels'], ctx)}")
-            elif type_ == "io.kestra.plugin.core.http.Download":
-                uri = render(props["uri"], ctx)
-                expected = TLC_URL.format(taxi=taxi, year=year, month=month)
-                if uri != expected:
-                    raise AssertionError(f"flow downloads {uri}, expected {expected}")
-                internal = f"kestra:///{task_id}/{Path(uri).name}"
-                local_files[internal] = csv_gz_path
-                outputs[task_id] = {"uri": internal, "code": 200}
-            elif type_ == "io.kestra.plugin.scripts.python.Script":
-                run = run_python_script(props, ctx, local_files, workdir / task_id)
-                logs.append(run.stdout.strip())
+            if type_ == "io.kestra.plugin.core.execution.Labels":
+                render(props["labels"], ctx)
+            elif type_ == "io.kestra.plugin.scripts.shell.Commands":
+                url = TLC_URL.format(taxi=taxi, year=year, month=month)
+                run = run_commands(props, ctx, workdir / task_id, csv_gz_path, url)
                 if run.exit_code != 0:
-                    raise TaskFailed(task_id, run.stderr.strip())
+                    raise TaskFailed(task_id, (run.stderr or run.stdout).strip())
                 files = {}
                 for name, path in run.output_files.items():
-                    internal = f"kestra:///{task_id}/{name}"
-                    local_files[internal] = path
-                    files[name] = internal
-                outputs[task_id] = {"exitCode": run.exit_code, "outputFiles": files}
+                    local_files[f"kestra:///{task_id}/{name}"] = path
+                    files[name] = f"kestra:///{task_id}/{name}"
+                outputs[task_id] = {"exitCode": 0, "outputFiles": files}
+                extracted = {name: path.stat().st_size for name, path in run.output_files.items()}
             elif type_ == "io.kestra.plugin.jdbc.postgresql.Queries":
                 run_queries(conn, render(props["sql"], ctx), task_id=task_id)
-                outputs[task_id] = {"outputs": []}
-            elif type_ == "io.kestra.plugin.jdbc.postgresql.Query":
-                if props.get("fetchType") != "FETCH_ONE":
-                    raise NotImplementedError(f"flow_sql emulates Query only with fetchType FETCH_ONE ({task_id})")
-                outputs[task_id] = {"row": fetch_one(conn, render(props["sql"], ctx), task_id=task_id)}
             elif type_ == "io.kestra.plugin.core.flow.If":
                 branch = "then" if pebble.truthy(render(props["condition"], ctx)) else "else"
                 pending[:0] = list(props.get(branch) or [])
-                outputs[task_id] = {"evaluationResult": branch == "then"}
             elif type_ == "io.kestra.plugin.jdbc.postgresql.CopyIn":
                 rendered = render({k: v for k, v in props.items() if k not in ("id", "type", "description")}, ctx)
                 rows = copy_in(conn, copy_statement(rendered), local_files[rendered["from"]], task_id=task_id)
                 outputs[task_id] = {"rowCount": rows}
-            else:
+            elif type_ != "io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles":
                 raise NotImplementedError(f"flow_sql cannot emulate task '{task_id}' of type {type_}")
-        return LoadResult(rows=rows, outputs=outputs, logs=logs)
+        return LoadResult(rows=rows, outputs=outputs, extracted=extracted)
     finally:
-        for node in document.get("finally") or []:
-            if node["type"] != "io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles":
-                raise NotImplementedError(f"flow_sql cannot emulate finally task {node['id']}")
         shutil.rmtree(workdir, ignore_errors=True)

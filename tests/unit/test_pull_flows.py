@@ -99,14 +99,14 @@ def test_a_flow_broken_in_the_ui_is_reported_and_its_file_left_untouched(
 ) -> None:
     api, deployed = kestra
     deployed["04_postgres_taxi"] = deployed["04_postgres_taxi"].replace(
-        "io.kestra.plugin.core.http.Download", "io.kestra.plugin.core.http.Downlaod", 1
+        "io.kestra.plugin.core.execution.Labels", "io.kestra.plugin.core.execution.Lables", 1
     )
     before, out = snapshot(flows_dir), io.StringIO()
     assert pull_flows(api, flows_dir, "zoomcamp", out) == 1
     assert snapshot(flows_dir) == before
     (line,) = [ln for ln in out.getvalue().splitlines() if "✗" in ln]
     assert line.startswith("  ✗ flows/04_postgres_taxi.yaml: left untouched; zoomcamp.04_postgres_taxi in Kestra:")
-    assert "Downlaod" in line
+    assert "Lables" in line
 
 
 def test_dry_run_writes_nothing(kestra: tuple[KestraApi, dict[str, str]], flows_dir: Path) -> None:
@@ -182,8 +182,10 @@ def test_a_checkout_never_deployed_is_one_line(tmp_path: Path) -> None:
 
 BROKEN_IN_THE_UI = {
     "a misspelt task type": (
-        lambda source: source.replace("io.kestra.plugin.core.http.Download", "io.kestra.plugin.core.http.Downlaod", 1),
-        "Downlaod",
+        lambda source: source.replace(
+            "io.kestra.plugin.core.execution.Labels", "io.kestra.plugin.core.execution.Lables", 1
+        ),
+        "Lables",
     ),
     "YAML that does not parse": (lambda source: source + "  - id: [unclosed\n", "invalid YAML"),
     "no tasks left": (
