@@ -115,7 +115,6 @@ class GcpStack(TerraformStack):
                 tutorial_flows=settings.kestra.tutorial_flows,
                 git=dataclasses.replace(gcp.git, url=git_url),
                 kv_values=kv_values(target),
-                course_edition=settings.course_edition,
             )
         )
         vm = KestraVm(
