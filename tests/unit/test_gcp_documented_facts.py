@@ -16,7 +16,7 @@ import yaml
 
 from flowcheck import kestra_plugins
 from ops.doctor.checks_gcp import REQUIRED_APIS
-from stacks.gce import cloud_init
+from stacks.gce import cloud_init, compose
 from stacks.settings import PROJECT_ROOT
 from tests.policy.gcp_rules import user_data_of, written_files
 
@@ -228,4 +228,25 @@ def test_the_page_shows_the_exact_commands_the_stack_outputs(gcp_synth: dict[str
     broken = page.replace("--local-host-port=localhost:8080", "--local-host-port=localhost:8081")
     assert [p.split(":", 1)[0] for p in page_command_problems(broken, outputs, "zoomcamp-test-project")] == [
         "docs/google-cloud.md does not show the output iap_tunnel_command"
+    ]
+
+
+def vm_reach_problems(page: str) -> list[str]:
+    """The page's table of what a flow on the VM can reach names the values the stack uses."""
+    problems = []
+    if f"`{compose.KESTRA_IP}`" not in page:
+        problems.append(f"docs/google-cloud.md does not name Kestra's fixed address {compose.KESTRA_IP}")
+    if "GIT_SYNC_WEBHOOK_KEY" not in page or "readable by every flow" not in page.lower().replace("**", ""):
+        problems.append("docs/google-cloud.md does not say which secrets every flow can read")
+    if "KESTRA_SYNC_PASSWORD" in page:
+        problems.append("docs/google-cloud.md still names KESTRA_SYNC_PASSWORD, which no longer exists")
+    return problems
+
+
+def test_the_page_says_what_a_flow_on_the_vm_can_reach() -> None:
+    page = GCP_PAGE.read_text(encoding="utf-8")
+    assert vm_reach_problems(page) == []
+    assert vm_reach_problems(page.replace(compose.KESTRA_IP, "172.30.0.99") + "KESTRA_SYNC_PASSWORD") == [
+        f"docs/google-cloud.md does not name Kestra's fixed address {compose.KESTRA_IP}",
+        "docs/google-cloud.md still names KESTRA_SYNC_PASSWORD, which no longer exists",
     ]
