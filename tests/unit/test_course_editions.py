@@ -7,13 +7,9 @@ the map that leaves the course fails a test instead of a learner's video step.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,19 +17,16 @@ import pytest
 import yaml
 
 from flowcheck import pebble
-from flowcheck.flow_catalog import FlowFile, load_flow_catalog
+from flowcheck.flow_catalog import load_flow_catalog
 from stacks.course_editions import (
     EditionError,
-    deploy_order,
     edition_flows,
     load_edition_map,
     rename_text,
     renamed_source,
-    render_namespace,
     to_file_ids,
 )
-from stacks.gce import system_flows
-from stacks.settings import COURSE_EDITIONS, DEFAULT_COURSE_EDITION, PROJECT_ROOT, Settings, SettingsError
+from stacks.settings import COURSE_EDITIONS, DEFAULT_COURSE_EDITION, Settings, SettingsError
 from tests.support.synth import FLOWS_DIR, repository_catalog, resources, synth_stack
 
 DBT_FLOWS = {"postgres_dbt", "gcp_dbt"}  # ours: no dbt flow in the 2026 edition, kept in both
@@ -381,170 +374,3 @@ def test_make_pull_flows_writes_a_ui_edit_of_a_renamed_flow_back_to_its_file(flo
     assert "✓ flows/04_postgres_taxi.yaml: updated from Kestra" in out.getvalue()
     assert "is the file of another flow in edition 2026" in out.getvalue()  # the UI-made 04_postgres_taxi
     assert out.getvalue().count(": unchanged") == len(flows) - 2
-
-
-# ---- the GCE stack's Git sync: the same edition, rendered on the VM ---------------------------
-
-# What the VM's render task has: the standard library and the packages it installs
-# (system_flows.RENDER_DEPENDENCIES), nothing else (`-I -S`: no site packages, no environment, not
-# even the current folder; a copy of exactly those packages is put on the path). The module runs as
-# `python -m stacks.course_editions` does.
-ISOLATED_RENDER = """
-import runpy, sys
-sys.path[:0] = sys.argv[1:3]
-sys.argv = ["stacks.course_editions", *sys.argv[3:]]
-runpy.run_module("stacks.course_editions", run_name="__main__", alter_sys=True)
-"""
-# The top-level names of the modules the import loads from outside the standard library (built-in
-# modules, and the Cython runtime PyYAML's compiled parser registers, have no file).
-THIRD_PARTY_IMPORTS = """
-import sys, sysconfig
-sys.path[:0] = sys.argv[1:3]
-stdlib = sysconfig.get_path("stdlib")
-before = set(sys.modules)
-import stacks.course_editions
-files = {name: getattr(sys.modules[name], "__file__", None) for name in set(sys.modules) - before}
-print(" ".join(sorted({name.split(".")[0] for name, file in files.items() if file and not file.startswith(stdlib)})))
-"""
-
-
-def _top_level_names(dist: importlib.metadata.Distribution) -> set[str]:
-    return {
-        Path(str(file)).parts[0]
-        for file in dist.files or ()
-        if not Path(str(file)).parts[0].endswith(".dist-info") and Path(str(file)).parts[0] not in ("..", "__pycache__")
-    }
-
-
-@pytest.fixture(scope="module")
-def render_packages(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A folder holding the render task's packages (this environment's copies, at the pinned versions)."""
-    folder = tmp_path_factory.mktemp("render_packages")
-    for requirement in system_flows.RENDER_DEPENDENCIES:
-        name, version = requirement.split("==")
-        dist = importlib.metadata.distribution(name)
-        assert dist.version == version, f"{requirement}: this environment has {dist.version}; run make setup"
-        for top in _top_level_names(dist):
-            source = Path(str(dist.locate_file(top)))
-            if source.is_dir():
-                shutil.copytree(source, folder / top)
-            else:
-                shutil.copy2(source, folder / top)
-    return folder
-
-
-def isolated(code: str, packages: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-I", "-S", "-c", code, str(packages), str(PROJECT_ROOT), *args],
-        cwd=cwd,
-        env={"PATH": os.environ["PATH"]},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def render(edition: str, packages: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    arguments = ["render", "--edition", edition, "--namespace", "zoomcamp", "--output", str(out), *extra]
-    return isolated(ISOLATED_RENDER, packages, *arguments, cwd=out.parent)
-
-
-def as_kestra_reads_it(body: str) -> dict[str, str]:
-    """FlowController.updateFlowsInNamespace: the body cut at every "---", each piece trimmed and parsed."""
-    pieces = [piece.strip() for piece in body.split("---")]
-    return {yaml.safe_load(piece)["id"]: piece for piece in pieces}
-
-
-def test_the_render_path_needs_only_the_render_tasks_packages(render_packages: Path, tmp_path: Path) -> None:
-    """Above all not cdktf: the render task's image has the standard library and its dependencies."""
-    result = isolated(THIRD_PARTY_IMPORTS, render_packages, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    copied = {path.name.removesuffix(".py") for path in render_packages.iterdir()}
-    loaded = set(result.stdout.split())
-    # Of this repository only what the clone has and the renderer needs: never ops/ or plan_diff/.
-    assert "stacks" in loaded and loaded - copied <= {"stacks", "flowcheck", "common"}, loaded
-
-
-def test_the_render_tasks_packages_are_the_lock_s_with_their_requirements() -> None:
-    """Each pinned at Pipfile.lock's version, and every requirement of one pinned too (nothing floats)."""
-    lock = json.loads((PROJECT_ROOT / "Pipfile.lock").read_text(encoding="utf-8"))["default"]
-    pins = dict(requirement.split("==") for requirement in system_flows.RENDER_DEPENDENCIES)
-    assert {name: f"=={version}" for name, version in pins.items()} == {name: lock[name]["version"] for name in pins}
-    for name in pins:
-        for requirement in importlib.metadata.requires(name) or []:
-            if "extra ==" not in requirement:
-                needed = re.match(r"[A-Za-z0-9._-]+", requirement)
-                assert needed and needed.group(0).lower() in pins, f"{name} needs {requirement}: pin it too"
-
-
-@pytest.mark.parametrize("edition", COURSE_EDITIONS)
-def test_the_vm_gets_what_the_local_stack_deploys_with_the_read_only_label(
-    edition: str, edition_synths: dict[str, dict[str, Any]], render_packages: Path, tmp_path: Path
-) -> None:
-    """Same ids, same texts; only the files' `system.readOnly: "true"` differs (kept on the VM)."""
-    out = tmp_path / "flows.yaml"
-    result = render(edition, render_packages, out)
-    assert result.returncode == 0, result.stderr
-    on_vm = as_kestra_reads_it(out.read_text(encoding="utf-8"))
-    local = {flow["flow_id"]: flow["content"] for flow in resources(edition_synths[edition], "kestra_flow").values()}
-    assert set(on_vm) == set(local) == COURSE_IDS[edition] | DBT_FLOWS
-    for flow_id, text in on_vm.items():
-        # Kestra trims each piece: the flow's final line break goes (a last `|` block loses its "\n").
-        document = yaml.safe_load(text + "\n")
-        assert document["labels"]["system.readOnly"] == "true", flow_id
-        assert "system.readOnly" not in (yaml.safe_load(local[flow_id]).get("labels") or {})
-        flow = FlowFile(Path(f"{flow_id}.yaml"), document["namespace"], flow_id, text + "\n", document)
-        assert flow.editable_content == local[flow_id], flow_id
-    assert f"{len(on_vm)} flow(s) of edition {edition} written" in result.stdout
-
-
-def test_called_flows_come_before_their_callers() -> None:
-    for edition, calls in SCHEDULED_CALLS.items():
-        flows, _ = render_namespace(FLOWS_DIR, edition, "zoomcamp")
-        order = [flow.flow_id for flow in flows]
-        assert all(order.index(taxi) < order.index(scheduled) for scheduled, taxi in calls.items())
-    assert [f.flow_id for f in deploy_order(edition_flows(repository_catalog(), "2026"))] == sorted(
-        COURSE_IDS["2026"] | DBT_FLOWS
-    )
-
-
-def test_a_caller_named_before_its_callee_is_deployed_after_it(flows_copy: Path) -> None:
-    own_flow(flows_copy, "zz_callee")
-    own_flow(flows_copy, "aa_caller", calls="zz_callee")
-    order = [flow.flow_id for flow in render_namespace(flows_copy, "2026", "zoomcamp")[0]]
-    assert order.index("zz_callee") < order.index("aa_caller")
-    assert order.index("aa_caller") == order.index("zz_callee") + 1 and len(order) == len(set(order)) == 13
-
-
-def test_a_flow_kestra_would_cut_in_two_stops_the_render(flows_copy: Path, render_packages: Path) -> None:
-    own_flow(flows_copy, "separator")
-    with (flows_copy / "separator.yaml").open("a", encoding="utf-8") as handle:
-        handle.write("# --- my notes ---\n")
-    own_flow(flows_copy, "elsewhere")
-    text = (flows_copy / "elsewhere.yaml").read_text(encoding="utf-8")
-    (flows_copy / "elsewhere.yaml").write_text(text.replace("namespace: zoomcamp", "namespace: other"), "utf-8")
-    out = flows_copy.parent / "flows.out"
-    result = render("2026", render_packages, out, "--flows-dir", str(flows_copy))
-    assert result.returncode == 1 and not out.exists()
-    assert result.stderr.splitlines() == [
-        f"error: {flows_copy / 'elsewhere.yaml'}: namespace other, but the sync deploys namespace zoomcamp only; "
-        "write `namespace: zoomcamp` in the file",
-        f'error: {flows_copy / "separator.yaml"}: contains "---", where Kestra\'s namespace update would cut it '
-        "in two; write it another way (e.g. a comment line of '=' or '#')",
-    ]
-
-
-def test_a_flow_the_checker_refuses_stops_the_render_with_its_message(flows_copy: Path, render_packages: Path) -> None:
-    text = (flows_copy / "02_python.yaml").read_text(encoding="utf-8")
-    (flows_copy / "02_python.yaml").write_text(text.replace("python.Script", "python.Scrip"), encoding="utf-8")
-    out = flows_copy.parent / "flows.out"
-    result = render("2026", render_packages, out, "--flows-dir", str(flows_copy))
-    assert result.returncode == 1 and not out.exists()
-    assert "02_python.yaml" in result.stderr and "python.Scrip" in result.stderr
-    assert render("2025", render_packages, out, "--flows-dir", str(flows_copy)).returncode == 1  # a file of the folder
-
-
-def test_an_unknown_edition_stops_the_render_in_one_line(render_packages: Path, tmp_path: Path) -> None:
-    result = render("2024", render_packages, tmp_path / "flows.yaml")
-    assert (result.returncode, result.stderr) == (1, "error: unknown course edition '2024'; use one of 2025, 2026\n")
