@@ -8,7 +8,8 @@
   kestra_ids (its id and namespace patterns) and strict_yaml (the YAML loader that names repeated keys).
 
 It works on any flow file and knows nothing of the stacks. It needs only PyYAML and cron-converter
-(with their requirements), never cdktf or the providers (tests/policy/test_import_directions.py).
+(with their requirements). On the Compute Engine VM Kestra itself validates what its Git sync
+imports (plugin-git's SyncFlows, stacks/gce/system_flows.py); nothing of this package runs there.
 
 May import: flowcheck, common.
 """

@@ -126,6 +126,10 @@ _PG_SSL = "ssl sslMode sslRootCert sslCert sslKey sslKeyPassword"
 _GCP = "projectId serviceAccount impersonatedServiceAccount scopes"
 # plugin-ai (kestra-io/plugin-ai v1.16.0, built against Kestra 1.3.17; its Maven artifact is not served
 # here): io.kestra.plugin.ai.domain.AIOutput, the outputs of both chat tasks.
+_GIT_SYNC = (
+    "url username password privateKey passphrase trustedCaPemPath noProxy connectTimeout readTimeout gitConfig "
+    "cloneSubmodules dryRun failOnMissingDirectory branch gitDirectory delete"
+)
 _AI_OUTPUTS = (
     "textOutput jsonOutput tokenUsage finishReason toolExecutions intermediateResponses requestDuration outputFiles "
     "thinking sources guardrailViolated guardrailViolationMessage"
@@ -282,7 +286,7 @@ PLUGINS: dict[str, PluginSpec] = {
         ),
         # Embeddings kept in the namespace's KV store (key `<flow id>-embedding-store` unless kvName).
         _nested("io.kestra.plugin.ai.embeddings.KestraKVStore", "embeddings", "", "kvName"),
-        # dbt and Git (dbt flows; the GCE git-sync system flow clones and syncs the dbt files)
+        # dbt (dbt flows)
         _task(
             "io.kestra.plugin.dbt.cli.DbtCLI",
             "commands",
@@ -290,15 +294,19 @@ PLUGINS: dict[str, PluginSpec] = {
             f"{_EXEC_SCRIPT} commands profiles projectDir parseRunResults storeManifest loadManifest logFormat engine",
             **_SCRIPT,
         ),
+        # Git (the GCE git-sync system flow), read from plugin-git v1.7.1, the release built for Kestra 1.3
+        # (src/main/java/io/kestra/plugin/git/): AbstractGitTask (url username password privateKey
+        # passphrase trustedCaPemPath noProxy connectTimeout readTimeout gitConfig), AbstractCloningTask
+        # (cloneSubmodules), AbstractSyncTask (dryRun failOnMissingDirectory), then each class's own.
+        # `url` has no @NotNull but the clone dereferences it; SyncFlows.targetNamespace is @NotNull;
+        # SyncNamespaceFiles.namespace defaults to the flow's namespace (`system` here, so always set).
         _task(
-            "io.kestra.plugin.git.Clone",
-            "url",
-            "directory",
-            "url branch commit tag cloneSubmodules connectTimeout depth directory gitConfig noProxy username password "
-            "privateKey passphrase trustedCaPemPath",
+            "io.kestra.plugin.git.SyncFlows",
+            "url targetNamespace",
+            "flows",
+            f"{_GIT_SYNC} targetNamespace includeChildNamespaces ignoreInvalidFlows",
         ),
-        _task("io.kestra.plugin.git.SyncFlows", "url targetNamespace", None),
-        _task("io.kestra.plugin.git.SyncNamespaceFiles", "url namespace", None),
+        _task("io.kestra.plugin.git.SyncNamespaceFiles", "url", "files", f"{_GIT_SYNC} namespace"),
         # triggers
         _trigger(
             "io.kestra.plugin.core.trigger.Schedule",

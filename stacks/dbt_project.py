@@ -5,7 +5,7 @@ they always run the version deployed with them: the local stack ships these file
 `kestra_namespace_file` resources, and the Kestra on Compute Engine syncs the same folder
 from Git with SyncNamespaceFiles. SyncNamespaceFiles (kestra-io/plugin-git, AbstractSyncTask)
 stores `<gitDirectory>/<path>` as namespace file `/<path>`, with no property to choose another
-folder, so both stacks use that layout: `dbt/models/x.sql` is `/models/x.sql` in the
+folder, so both stacks use that layout: `dbt/models/<name>.sql` is `/models/<name>.sql` in the
 namespace, and the project is the root of the task's working directory.
 
 What belongs: dbt_project.yml, profiles.yml, requirements-<adapter>.txt (the flows install dbt from them),

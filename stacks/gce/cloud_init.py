@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from stacks.gce import compose, system_flows
+from stacks.gcp import security
 from stacks.kestra import server_config
 
 FILES = Path(__file__).resolve().parent / "files"
@@ -25,7 +26,7 @@ BOOT_SCRIPT = FILES / "kestra-boot.sh"
 SYSTEMD_UNIT = FILES / "kestra.service"
 
 # Where things live on the VM. kestra.service names BOOT_SCRIPT_PATH and COMPOSE_PATH too
-# (tests/unit/test_gcp_vm_files.py keeps them in step).
+# (tests/unit/test_gcp_stack.py keeps them in step).
 CONFIG_DIR = "/etc/kestra"
 BOOT_ENV_PATH = f"{CONFIG_DIR}/boot.env"
 KESTRA_CONFIG_PATH = f"{CONFIG_DIR}/application.yaml"
@@ -62,8 +63,6 @@ class VmKestraConfig:
     encryption_key_secret_id: str
     git: system_flows.GitSource
     kv_values: Mapping[str, tuple[str, str]]
-    # The course edition whose flows, under whose ids, the Git sync deploys (stacks/course_editions.py).
-    course_edition: str
     tutorial_flows: bool = False
 
 
@@ -106,11 +105,13 @@ def boot_env(config: VmKestraConfig) -> str:
         "ENCRYPTION_KEY_SECRET": config.encryption_key_secret_id,
         "KESTRA_USERNAME": config.kestra_username,
         "KESTRA_API": KESTRA_API,
+        "METADATA_IP": security.METADATA_SERVER_IP,
+        "KESTRA_CONTAINER_IP": compose.KESTRA_IP,
+        "SECRET_ADDER_WINDOW": security.SECRET_ADDER_WINDOW,
         "BASIC_AUTH_PASSWORD_ENV": server_config.BASIC_AUTH_PASSWORD_ENV,
         "METADATA_DB_PASSWORD_ENV": server_config.METADATA_DB_PASSWORD_ENV,
         "ENCRYPTION_KEY_ENV": server_config.ENCRYPTION_KEY_ENV,
         "WEBHOOK_SECRET_ENV": system_flows.WEBHOOK_SECRET_ENV,
-        "SYNC_PASSWORD_ENV": system_flows.SYNC_PASSWORD_SECRET_ENV,
         "SYSTEM_NAMESPACE": system_flows.SYSTEM_NAMESPACE,
         "KV_FLOW_ID": system_flows.KV_FLOW_ID,
         "GIT_SYNC_FLOW_ID": system_flows.GIT_SYNC_FLOW_ID,
@@ -123,7 +124,7 @@ def boot_env(config: VmKestraConfig) -> str:
 def system_flow_files(config: VmKestraConfig) -> list[system_flows.SystemFlow]:
     return [
         system_flows.kv_flow(config.kv_values, config.namespace),
-        system_flows.git_sync_flow(config.git, config.namespace, config.course_edition, config.kestra_username),
+        system_flows.git_sync_flow(config.git, config.namespace),
     ]
 
 

@@ -4,6 +4,11 @@ Same images as the local stack (stacks/versions.py via settings) and the same he
 PostgreSQL keeps its data on the persistent data disk, bound with `create_host_path: false`
 so that, should the disk ever be missing, the container fails instead of quietly starting an
 empty database on the boot disk.
+
+Both services sit on one network with a fixed subnet, and Kestra at a fixed address: the boot
+script lets only that address reach the metadata server (169.254.169.254), so Kestra's own process
+gets the VM's token while the containers its Docker task runner starts (on the host's default
+bridge, or on this network at another address) do not.
 """
 
 from __future__ import annotations
@@ -20,6 +25,10 @@ METADATA_USER = "kestra"
 POSTGRES_SERVICE = "postgres"
 KESTRA_SERVICE = "kestra"
 KESTRA_PORT = 8080
+NETWORK = "kestra"
+# Clear of Docker's default bridge (172.17.0.0/16) and of the VM's subnet (stacks/gcp/network.py).
+NETWORK_SUBNET = "172.30.0.0/24"
+KESTRA_IP = "172.30.0.10"
 
 
 def _bounded_logs() -> dict[str, Any]:
@@ -42,6 +51,7 @@ def render_compose(kestra_image: str, postgres_image: str, paths: ComposePaths) 
         "restart": "unless-stopped",
         "environment": {"POSTGRES_DB": METADATA_DB, "POSTGRES_USER": METADATA_USER},
         "env_file": [paths.postgres_env_file],
+        "networks": [NETWORK],
         "volumes": [
             {
                 "type": "bind",
@@ -67,6 +77,7 @@ def render_compose(kestra_image: str, postgres_image: str, paths: ComposePaths) 
         "command": ["server", "standalone", "--config", paths.config_file, "--flow-path", paths.flows_dir],
         "restart": "unless-stopped",
         "env_file": [paths.kestra_env_file],
+        "networks": {NETWORK: {"ipv4_address": KESTRA_IP}},
         # Reachable only through the firewall rules: the IAP range, plus an optional allowlist.
         "ports": [f"{KESTRA_PORT}:{KESTRA_PORT}"],
         "volumes": [
@@ -85,5 +96,9 @@ def render_compose(kestra_image: str, postgres_image: str, paths: ComposePaths) 
         },
         "logging": _bounded_logs(),
     }
-    document = {"name": "kestra", "services": {POSTGRES_SERVICE: postgres, KESTRA_SERVICE: kestra}}
+    document = {
+        "name": "kestra",
+        "services": {POSTGRES_SERVICE: postgres, KESTRA_SERVICE: kestra},
+        "networks": {NETWORK: {"ipam": {"config": [{"subnet": NETWORK_SUBNET}]}}},
+    }
     return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, width=120)

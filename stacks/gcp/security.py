@@ -10,7 +10,16 @@ from __future__ import annotations
 BUCKET_ROLE = "roles/storage.objectAdmin"  # on the data lake and Kestra's storage bucket
 DATASET_ROLE = "roles/bigquery.dataEditor"  # on the dataset
 PROJECT_ROLE = "roles/bigquery.jobUser"  # the only project-level grant: BigQuery runs jobs per project
-SECRET_ROLES = ("roles/secretmanager.secretAccessor", "roles/secretmanager.secretVersionAdder")  # per secret
+SECRET_ACCESSOR_ROLE = "roles/secretmanager.secretAccessor"  # per secret: the boot script reads it
+SECRET_ADDER_ROLE = "roles/secretmanager.secretVersionAdder"  # per secret, for a first-boot window only
+SECRET_ROLES = (SECRET_ACCESSOR_ROLE, SECRET_ADDER_ROLE)
+# The VM fills each secret on its first boot, minutes after Terraform made the secret; after this
+# long, the VM (and so any flow, which acts as the VM) can no longer add a version that a later boot
+# would adopt. A first boot later than that stops, telling the owner to add the version.
+SECRET_ADDER_WINDOW = "1h"
+# Kestra's own container reaches the metadata server (its GCS storage and GCP tasks need the VM's
+# token); task containers on the host's Docker bridges do not (kestra-boot's iptables rules).
+METADATA_SERVER_IP = "169.254.169.254"
 
 # Ingress: Google's documented source range of IAP TCP forwarding, to these ports only.
 IAP_RANGE = "35.235.240.0/20"

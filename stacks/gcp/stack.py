@@ -115,7 +115,6 @@ class GcpStack(TerraformStack):
                 tutorial_flows=settings.kestra.tutorial_flows,
                 git=dataclasses.replace(gcp.git, url=git_url),
                 kv_values=kv_values(target),
-                course_edition="2026",  # TODO(hgce): the VM's sync drops its edition (ZOOMCAMP_COURSE_EDITION is gone)
             )
         )
         vm = KestraVm(

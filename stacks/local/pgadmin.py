@@ -1,4 +1,4 @@
-"""The optional pgAdmin (ZOOMCAMP_PGADMIN=true): a browser UI on the taxi data PostgreSQL.
+"""The optional pgAdmin (PGADMIN_ENABLED=true): a browser UI on the taxi data PostgreSQL.
 
 Like kestra_server, a function creating its resources in the stack itself (their Terraform
 addresses stay `docker_container.pgadmin`, `docker_volume.pgadmin_data`, ...).

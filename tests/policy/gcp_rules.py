@@ -14,14 +14,17 @@ from typing import Any
 
 import yaml
 
-from stacks.gce import cloud_init
+from stacks.gce import cloud_init, compose
 from stacks.gcp.security import (
     BUCKET_ROLE,
     DATASET_ROLE,
     HARDENING_METADATA,
     IAP_RANGE,
     KESTRA_PORT,
+    METADATA_SERVER_IP,
     PROJECT_ROLE,
+    SECRET_ADDER_ROLE,
+    SECRET_ADDER_WINDOW,
     SECRET_ROLES,
 )
 
@@ -211,6 +214,49 @@ def no_secret_values(synth: Synth) -> list[str]:
     problems += [f"user-data writes {path}, which would hold secrets in instance metadata" for path in env_files]
     boot_env = files.get(cloud_init.BOOT_ENV_PATH, "")
     problems += [f"boot.env sets {line.split('=')[0]}" for line in boot_env.splitlines() if "PASSWORD=" in line]
+    return problems
+
+
+def secret_versions_added_only_at_first_boot(synth: Synth) -> list[str]:
+    """The VM may add a version to a secret only in the window after that secret's own creation
+    (stacks/gcp/secrets.py): afterwards no flow, acting as the VM, can plant a password or key."""
+    problems = []
+    for name, body in of_type(synth, "google_secret_manager_secret_iam_member").items():
+        if body.get("role") != SECRET_ADDER_ROLE:
+            continue
+        secret = str(body.get("secret_id", "")).removeprefix("${").removesuffix(".id}")
+        expected = f'request.time < timestamp("${{timeadd({secret}.create_time, "{SECRET_ADDER_WINDOW}")}}")'
+        condition = body.get("condition") or {}
+        if condition.get("expression") != expected:
+            problems.append(
+                f"google_secret_manager_secret_iam_member.{name}: {SECRET_ADDER_ROLE} without the condition {expected}"
+            )
+    return problems
+
+
+def task_containers_off_the_metadata_server(synth: Synth) -> list[str]:
+    """Kestra's container has the one address kestra-boot lets through to the metadata server."""
+    files = written_files(user_data_of(synth))
+    document = yaml.safe_load(files.get(cloud_init.COMPOSE_PATH, "{}")) or {}
+    kestra = document.get("services", {}).get(compose.KESTRA_SERVICE, {})
+    boot_env = dict(line.split("=", 1) for line in files.get(cloud_init.BOOT_ENV_PATH, "").splitlines()[1:])
+    problems = []
+    address = (
+        (kestra.get("networks") or {}).get(compose.NETWORK, {}).get("ipv4_address")
+        if isinstance(kestra.get("networks"), dict)
+        else None
+    )
+    if "network_mode" in kestra:
+        problems.append(
+            f"compose: Kestra has network_mode {kestra['network_mode']!r}; the metadata rules need its own address"
+        )
+    if address is None or address != boot_env.get("KESTRA_CONTAINER_IP"):
+        problems.append(
+            f"compose: Kestra's address {address!r} is not the KESTRA_CONTAINER_IP the boot script lets through "
+            f"({boot_env.get('KESTRA_CONTAINER_IP')!r})"
+        )
+    if boot_env.get("METADATA_IP") != METADATA_SERVER_IP:
+        problems.append(f"boot.env: METADATA_IP is {boot_env.get('METADATA_IP')!r}, not {METADATA_SERVER_IP}")
     return problems
 
 

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import yaml
 
+from stacks.gce import cloud_init
 from tests.policy.gcp_rules import (
     buckets_are_private_and_protected,
     dataset_is_protected,
@@ -22,6 +24,8 @@ from tests.policy.gcp_rules import (
     no_service_account_keys,
     of_type,
     raw_csvs_expire,
+    secret_versions_added_only_at_first_boot,
+    task_containers_off_the_metadata_server,
     vm_is_hardened,
 )
 
@@ -67,6 +71,26 @@ def edit_user_data(old: str, new: str) -> Callable[[Synth], None]:
         metadata["user-data"] = metadata["user-data"].replace(old, new)
 
     return mutate
+
+
+def edit_kestra_service(change: Callable[[dict[str, Any]], None]) -> Callable[[Synth], None]:
+    """Changes the Kestra service of the compose file inside the user-data (parsed, not by text)."""
+
+    def mutate(synth: Synth) -> None:
+        metadata = vm(synth)["metadata"]
+        document = yaml.safe_load(metadata["user-data"].replace("$${", "${"))
+        (entry,) = [f for f in document["write_files"] if f["path"] == cloud_init.COMPOSE_PATH]
+        compose_file = yaml.safe_load(entry["content"])
+        change(compose_file["services"]["kestra"])
+        entry["content"] = yaml.safe_dump(compose_file)
+        metadata["user-data"] = "#cloud-config\n" + yaml.safe_dump(document).replace("${", "$${")
+
+    return mutate
+
+
+def host_network(kestra: dict[str, Any]) -> None:
+    kestra.pop("networks")
+    kestra["network_mode"] = "host"
 
 
 def drop_raw_csv_rule(synth: Synth) -> None:
@@ -231,10 +255,36 @@ CASES: list[tuple[str, Callable[[Synth], list[str]], Callable[[Synth], None], st
         "basic-auth.password is not an environment placeholder",
     ),
     (
-        "literal-sync-password",
+        "literal-webhook-key",
         no_secret_values,
-        edit_user_data("password: '{{ secret(''KESTRA_SYNC_PASSWORD'') }}'", "password: Hunter2Hunter2"),
-        "tasks[1].options.auth.password is 'Hunter2Hunter2', not a {{ secret('...') }} reference",
+        edit_user_data("key: '{{ secret(''GIT_SYNC_WEBHOOK_KEY'') }}'", "key: Hunter2Hunter2"),
+        "triggers[1].key is 'Hunter2Hunter2', not a {{ secret('...') }} reference",
+    ),
+    (
+        "adder-unconditional",
+        secret_versions_added_only_at_first_boot,
+        lambda s: first(s, "google_secret_manager_secret_iam_member", "secretversionadder").pop("condition"),
+        "roles/secretmanager.secretVersionAdder without the condition",
+    ),
+    (
+        "adder-window-from-now",
+        secret_versions_added_only_at_first_boot,
+        lambda s: first(s, "google_secret_manager_secret_iam_member", "secretversionadder")["condition"].update(
+            expression='request.time < timestamp("${timeadd(plantimestamp(), "1h")}")'
+        ),
+        "without the condition",
+    ),
+    (
+        "kestra-host-network",
+        task_containers_off_the_metadata_server,
+        edit_kestra_service(host_network),
+        "Kestra has network_mode 'host'",
+    ),
+    (
+        "kestra-other-address",
+        task_containers_off_the_metadata_server,
+        edit_kestra_service(lambda kestra: kestra["networks"]["kestra"].update(ipv4_address="172.30.0.11")),
+        "is not the KESTRA_CONTAINER_IP the boot script lets through",
     ),
     (
         "env-file",

@@ -189,7 +189,7 @@ def test_vm_sync_stores_the_same_paths_as_the_local_stack(catalog: list[DbtFile]
         git.cron,
         git.delete_missing,
     )
-    flow = system_flows.git_sync_flow(source, settings.kestra.namespace, "2026", settings.kestra.username)
+    flow = system_flows.git_sync_flow(source, settings.kestra.namespace)
     tasks = {t["type"]: t for t in _flow_tasks(flow)}
     files_task = tasks["io.kestra.plugin.git.SyncNamespaceFiles"]
     assert (files_task["gitDirectory"], files_task["namespace"]) == (DBT_DIR.name, "zoomcamp")

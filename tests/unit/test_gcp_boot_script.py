@@ -1,7 +1,8 @@
 """The VM's boot script, run for real against stand-ins for the disk tools, Docker and Google's APIs.
 
-The stand-ins (blkid, mkfs.ext4, mount, mountpoint, docker, curl, sleep) are small programs on
-PATH that record each call; curl plays the metadata server, Secret Manager and Kestra's API.
+The stand-ins (blkid, mkfs.ext4, mount, mountpoint, docker, curl, sleep, iptables) are small programs
+on PATH that record each call; curl plays the metadata server, Secret Manager and Kestra's API, and
+iptables keeps its chains in a JSON file (DOCKER-USER exists, as Docker makes it).
 What matters most is proven here: a disk is formatted only when it holds no filesystem (never
 on a probe error), secrets are generated once and reused, and passwords reach only 0600 files
 and curl's stdin configs, never a command line.
@@ -10,6 +11,7 @@ and curl's stdin configs, never a command line.
 from __future__ import annotations
 
 import base64
+import ipaddress
 import json
 import os
 import re
@@ -22,7 +24,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks.gce import cloud_init, system_flows
+from stacks.gce import cloud_init, compose, system_flows
 from stacks.settings import kestra_password_problem
 
 CURL_STUB = r"""
@@ -56,6 +58,8 @@ if "secretmanager.googleapis.com" in url:
     if forced:
         reply(int(forced), {"error": {"status": "PERMISSION_DENIED"}})
     if url.endswith(":addVersion"):
+        if os.environ.get("STUB_ADD_STATUS"):
+            reply(int(os.environ["STUB_ADD_STATUS"]), {"error": {"status": "PERMISSION_DENIED"}})
         with open(path, "w") as handle:
             handle.write(base64.b64decode(json.loads(data)["payload"]["data"]).decode())
         reply(200, {"name": name})
@@ -66,6 +70,34 @@ if "secretmanager.googleapis.com" in url:
 reply(200, {"id": "execution"})
 """
 
+IPTABLES_STUB = r"""
+import json, os, sys
+args = [a for a in sys.argv[1:] if a != "-w"]
+state = os.environ["STUB_STATE"]
+with open(os.path.join(state, "calls.log"), "a") as log:
+    log.write(json.dumps({"cmd": "iptables", "args": " ".join(args)}) + "\n")
+path = os.path.join(state, "iptables.json")
+chains = json.load(open(path)) if os.path.exists(path) else {"DOCKER-USER": []}
+if os.environ.get("STUB_IPTABLES_FAIL") and args[0] == "-A":
+    sys.exit(4)
+action, chain, rule = args[0], (args[1:] or [""])[0], " ".join(args[2:])
+if action == "-n":  # -n -L CHAIN
+    sys.exit(0 if args[2] in chains else 1)
+if action == "-N":
+    if chain in chains:
+        sys.exit(1)
+    chains[chain] = []
+elif action == "-F":
+    chains[chain] = []
+elif action == "-A":
+    chains[chain].append(rule)
+elif action == "-I":
+    chains[chain].insert(0, rule)
+elif action == "-C":
+    sys.exit(0 if rule in chains.get(chain, []) else 1)
+json.dump(chains, open(path, "w"))
+"""
+
 RECORDER = """#!/usr/bin/env bash
 printf '%s\\n' "{\\"cmd\\": \\"$(basename "$0")\\", \\"args\\": \\"$*\\"}" >>"$STUB_STATE/calls.log"
 """
@@ -74,10 +106,12 @@ printf '%s\\n' "{\\"cmd\\": \\"$(basename "$0")\\", \\"args\\": \\"$*\\"}" >>"$S
 def install_stubs(bin_dir: Path) -> None:
     bin_dir.mkdir()
     (bin_dir / "curl").write_text(f"#!{sys.executable}\n{CURL_STUB}", encoding="utf-8")
+    (bin_dir / "iptables").write_text(f"#!{sys.executable}\n{IPTABLES_STUB}", encoding="utf-8")
     blkid = RECORDER + 'exit "${STUB_BLKID_EXIT:-0}"\n'
     mountpoint = RECORDER + "exit 1\n"  # not mounted yet: the script mounts it
     for name, text in {
         "curl": None,
+        "iptables": None,
         "blkid": blkid,
         "mkfs.ext4": RECORDER,
         "mount": RECORDER,
@@ -106,7 +140,6 @@ def vm_config() -> cloud_init.VmKestraConfig:
             "https://github.com/example/zoomcamp-kestra.git", "main", "flows", None, "*/15 * * * *", True
         ),
         kv_values={},
-        course_edition="2026",
     )
 
 
@@ -190,8 +223,9 @@ def test_first_boot_formats_the_empty_disk_and_generates_the_secrets(boot: BootR
     encryption_key = boot.secret("zoomcamp-kestra-kestra-encryption-key")
     assert kestra_env["ZOOMCAMP_ENCRYPTION_KEY"] == encryption_key
     assert len(base64.b64decode(encryption_key, validate=True)) == 32
-    # the Git sync's flow secret: the same password, base64 as Kestra open source reads SECRET_<NAME>
-    assert base64.b64decode(kestra_env[system_flows.SYNC_PASSWORD_SECRET_ENV], validate=True).decode() == password
+    # the only Kestra secret (SECRET_<NAME>, readable by every flow) is the webhook key: never the password
+    assert [name for name in kestra_env if name.startswith("SECRET_")] == [system_flows.WEBHOOK_SECRET_ENV]
+    assert password not in {base64.b64decode(v).decode() for k, v in kestra_env.items() if k.startswith("SECRET_")}
     # every ${NAME} the rendered Kestra configuration reads is in the env file the VM writes
     wanted = set(re.findall(r"\$\{(\w+)\}", cloud_init.kestra_server_config(vm_config())))
     assert wanted and wanted <= set(kestra_env), wanted - set(kestra_env)
@@ -222,7 +256,6 @@ def test_later_boots_reuse_the_disk_and_the_secrets(boot: BootRun) -> None:
     assert "mkfs.ext4" not in boot.commands()
     assert not any(":addVersion" in " ".join(c["args"]) for c in boot.calls() if c["cmd"] == "curl")
     assert boot.env_file("kestra.env")["ZOOMCAMP_BASIC_AUTH_PASSWORD"] == password
-    assert base64.b64decode(boot.env_file("kestra.env")["SECRET_KESTRA_SYNC_PASSWORD"]).decode() == password
     assert boot.env_file("kestra.env")["ZOOMCAMP_ENCRYPTION_KEY"] == boot.secret(
         "zoomcamp-kestra-kestra-encryption-key"
     )
@@ -251,9 +284,63 @@ def test_every_secret_the_system_flows_read_is_written_by_the_boot_script(boot: 
     flows = cloud_init.system_flow_files(vm_config())
     texts = [json.dumps(yaml.safe_load(flow.content)) for flow in flows]
     named = {name for text in texts for name in re.findall(r"secret\('(\w+)'\)", text)}
-    assert named == {system_flows.WEBHOOK_SECRET_NAME, system_flows.SYNC_PASSWORD_SECRET_NAME}
+    assert named == {system_flows.WEBHOOK_SECRET_NAME}
     assert {f"SECRET_{name}" for name in named} <= set(kestra_env)
     password = boot.secret("zoomcamp-kestra-basic-auth-password")
-    rendered = cloud_init.render_user_data(vm_config())
-    for value in (password, kestra_env[system_flows.SYNC_PASSWORD_SECRET_ENV]):
-        assert value not in rendered
+    assert password not in cloud_init.render_user_data(vm_config())
+
+
+def iptables_chains(boot: BootRun) -> dict[str, list[str]]:
+    return json.loads((boot.state / "iptables.json").read_text(encoding="utf-8"))
+
+
+def test_task_containers_cannot_reach_the_metadata_server_but_kestra_can(boot: BootRun) -> None:
+    """Only Kestra's fixed address (compose.py) passes; DNS to the metadata resolver passes; the rest
+    of the containers' traffic to 169.254.169.254 drops, and the rules are in before Kestra starts."""
+    assert boot(STUB_BLKID_EXIT="2").returncode == 0
+    chains = iptables_chains(boot)
+    assert chains["DOCKER-USER"] == ["-d 169.254.169.254 -j ZOOMCAMP-METADATA"]
+    assert chains["ZOOMCAMP-METADATA"] == [
+        f"-s {compose.KESTRA_IP} -j RETURN",
+        "-p udp --dport 53 -j RETURN",
+        "-p tcp --dport 53 -j RETURN",
+        "-j DROP",
+    ]
+    commands = boot.commands()
+    assert max(i for i, c in enumerate(commands) if c == "iptables") < commands.index("docker")
+    compose_file = yaml.safe_load(compose.render_compose("k", "p", compose_paths()))
+    kestra = compose_file["services"]["kestra"]
+    assert kestra["networks"] == {compose.NETWORK: {"ipv4_address": compose.KESTRA_IP}}
+    assert "network_mode" not in kestra  # on the compose network, so its traffic is forwarded (DOCKER-USER)
+    assert compose_file["networks"][compose.NETWORK]["ipam"]["config"] == [{"subnet": compose.NETWORK_SUBNET}]
+    assert ipaddress.ip_address(compose.KESTRA_IP) in ipaddress.ip_network(compose.NETWORK_SUBNET)
+
+
+def test_later_boots_rebuild_the_metadata_rules_without_duplicates(boot: BootRun) -> None:
+    assert boot(STUB_BLKID_EXIT="2").returncode == 0
+    first = iptables_chains(boot)
+    assert boot(STUB_BLKID_EXIT="0").returncode == 0
+    assert iptables_chains(boot) == first
+
+
+def test_a_failed_metadata_rule_stops_before_kestra_starts(boot: BootRun) -> None:
+    result = boot(STUB_BLKID_EXIT="2", STUB_IPTABLES_FAIL="1")
+    assert result.returncode != 0
+    assert "task containers could reach the metadata server; not starting Kestra" in result.stderr
+    assert "docker" not in boot.commands()
+
+
+def test_a_first_boot_after_the_add_window_says_how_to_add_the_secret(boot: BootRun) -> None:
+    """The IAM condition (stacks/gcp/secrets.py) refuses addVersion after the window: the boot stops
+    with the command that fills the secret, and starts nothing."""
+    result = boot(STUB_BLKID_EXIT="2", STUB_ADD_STATUS="403")
+    assert result.returncode != 0
+    assert "the VM may do so only in the 1h after the secret was created" in result.stderr
+    assert "gcloud secrets versions add zoomcamp-kestra-basic-auth-password --project=zoomcamp-test-project" in (
+        result.stderr
+    )
+    assert "docker" not in boot.commands()
+
+
+def compose_paths() -> compose.ComposePaths:
+    return compose.ComposePaths("/c", "/f", "/d", "/k.env", "/p.env")

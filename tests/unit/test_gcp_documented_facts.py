@@ -16,7 +16,7 @@ import yaml
 
 from flowcheck import kestra_plugins
 from ops.doctor.checks_gcp import REQUIRED_APIS
-from stacks.gce import cloud_init
+from stacks.gce import cloud_init, compose
 from stacks.settings import PROJECT_ROOT
 from tests.policy.gcp_rules import user_data_of, written_files
 
@@ -27,45 +27,28 @@ GCS_STORAGE_KEYS = frozenset({"bucket", "path", "service-account", "project-id"}
 # Kestra 1.x BasicAuthConfiguration (username, password, realm, openUrls). `enabled` is ignored
 # since basic auth became mandatory (docs 1.3, "Troubleshoot Basic Authentication").
 BASIC_AUTH_KEYS = frozenset({"username", "password", "realm", "open-urls"})
-# Properties of the task and trigger types the system flows use: plugin-git Clone
-# (Clone, AbstractGitTask, AbstractCloningTask) and SyncNamespaceFiles (AbstractSyncTask); plugin-script's
-# AbstractExecScript and plugin-script-python's AbstractPythonExecScript (python.Commands); core
-# WorkingDirectory, http.Download, storage.PurgeCurrentExecutionFiles, kv.Set, Schedule and Webhook (the
-# core ones as Kestra 1.3.31 itself reports them, flowcheck/kestra_core_properties.json).
+# Properties of the task and trigger types the system flows use: plugin-git's SyncFlows and
+# SyncNamespaceFiles as flowcheck/kestra_plugins.py lists them (traced there to plugin-git v1.7.1's
+# source), and core kv.Set, Schedule and Webhook (the core ones as Kestra 1.3.31 itself reports them,
+# flowcheck/kestra_core_properties.json).
 COMMON = frozenset({"id", "type", "description", "disabled", "timeout", "retry", "allowFailure", "logLevel"})
 # A trigger has no retry, timeout or allowFailure (AbstractTrigger; Kestra's own list agrees).
 TRIGGER_COMMON = frozenset({"id", "type", "description", "disabled", "logLevel"})
-GIT = frozenset({"url", "branch", "username", "password", "dryRun", "gitDirectory", "delete", "cloneSubmodules"})
-CLONE = frozenset(
-    {"url", "branch", "commit", "tag", "depth", "directory", "cloneSubmodules", "username", "password"}
-    | {"privateKey", "passphrase", "trustedCaPemPath", "noProxy", "connectTimeout", "gitConfig"}
-)
-EXEC_SCRIPT = frozenset(
-    {"taskRunner", "containerImage", "beforeCommands", "env", "interpreter", "failFast", "namespaceFiles"}
-    | {"inputFiles", "outputFiles", "targetOS"}
-)
-PYTHON = frozenset({"dependencies", "pythonVersion", "dependencyCacheEnabled", "packageManager"})
-HTTP = frozenset({"uri", "method", "body", "contentType", "formData", "headers", "options", "params", "sslOptions"})
+GIT_TYPES = ("io.kestra.plugin.git.SyncFlows", "io.kestra.plugin.git.SyncNamespaceFiles")
 PROPERTIES: dict[str, frozenset[str]] = {
-    "io.kestra.plugin.core.flow.WorkingDirectory": COMMON
-    | {"tasks", "errors", "finally", "cache", "inputFiles", "outputFiles", "namespaceFiles"},
-    "io.kestra.plugin.git.Clone": COMMON | CLONE,
-    "io.kestra.plugin.scripts.python.Commands": COMMON | EXEC_SCRIPT | PYTHON | {"commands"},
-    "io.kestra.plugin.core.http.Download": COMMON | HTTP | {"allowFailed", "failOnEmptyResponse", "saveAs"},
-    "io.kestra.plugin.git.SyncNamespaceFiles": COMMON | GIT | {"namespace"},
-    "io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles": COMMON,
+    **{kind: COMMON | (kestra_plugins.PLUGINS[kind].properties or frozenset()) for kind in GIT_TYPES},
     "io.kestra.plugin.core.kv.Set": COMMON | {"namespace", "key", "value", "kvType", "overwrite", "ttl"},
     "io.kestra.plugin.core.trigger.Schedule": TRIGGER_COMMON | {"cron", "timezone", "inputs", "conditions", "backfill"},
     "io.kestra.plugin.core.trigger.Webhook": TRIGGER_COMMON | {"key", "inputs", "conditions"},
 }
-# What a flow's `tasks`/`triggers` entries must carry for Kestra to accept them.
+# What a flow's `tasks`/`triggers` entries must carry for Kestra to accept them; SyncNamespaceFiles'
+# namespace defaults to the flow's own (`system`), so the system flow must name the course's.
 REQUIRED: dict[str, frozenset[str]] = {
-    "io.kestra.plugin.core.flow.WorkingDirectory": frozenset({"tasks"}),
-    "io.kestra.plugin.git.Clone": frozenset({"url"}),
-    "io.kestra.plugin.scripts.python.Commands": frozenset({"commands"}),
-    "io.kestra.plugin.core.http.Download": frozenset({"uri"}),
-    "io.kestra.plugin.git.SyncNamespaceFiles": frozenset({"url", "namespace"}),
-    "io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles": frozenset(),
+    "io.kestra.plugin.git.SyncFlows": kestra_plugins.PLUGINS["io.kestra.plugin.git.SyncFlows"].required,
+    "io.kestra.plugin.git.SyncNamespaceFiles": kestra_plugins.PLUGINS[
+        "io.kestra.plugin.git.SyncNamespaceFiles"
+    ].required
+    | {"namespace"},
     "io.kestra.plugin.core.kv.Set": frozenset({"key", "value"}),
     "io.kestra.plugin.core.trigger.Schedule": frozenset({"cron"}),
     "io.kestra.plugin.core.trigger.Webhook": frozenset({"key"}),
@@ -201,15 +184,12 @@ def test_flow_property_check_catches_a_misnamed_or_missing_property() -> None:
         "tasks": [
             {"id": "a", "type": "io.kestra.plugin.git.SyncNamespaceFiles", "url": "https://x", "targetNamespace": "z"},
             {"id": "b", "type": "io.kestra.plugin.core.kv.Set", "key": "K", "value": "v", "valueType": "STRING"},
-            {
-                "id": "wd",
-                "type": "io.kestra.plugin.core.flow.WorkingDirectory",
-                "tasks": [{"id": "c", "type": "io.kestra.plugin.git.Clone", "repository": "https://x"}],
-            },
+            {"id": "c", "type": "io.kestra.plugin.git.SyncFlows", "repository": "https://x", "targetNamespace": "z"},
             {
                 "id": "d",
-                "type": "io.kestra.plugin.core.http.Download",
-                "uri": "http://x",
+                "type": "io.kestra.plugin.core.kv.Set",
+                "key": "K",
+                "value": "v",
                 "options": {"auth": {"type": "BASIC_AUTH", "user": "u", "password": "p"}},
             },
         ],
@@ -219,10 +199,11 @@ def test_flow_property_check_catches_a_misnamed_or_missing_property() -> None:
         "sync.a: io.kestra.plugin.git.SyncNamespaceFiles has no property 'targetNamespace'",
         "sync.a: io.kestra.plugin.git.SyncNamespaceFiles needs 'namespace'",
         "sync.b: io.kestra.plugin.core.kv.Set has no property 'valueType'",
-        "sync.c: io.kestra.plugin.git.Clone has no property 'repository'",
-        "sync.c: io.kestra.plugin.git.Clone needs 'url'",
+        "sync.c: io.kestra.plugin.git.SyncFlows has no property 'repository'",
+        "sync.c: io.kestra.plugin.git.SyncFlows needs 'url'",
         "sync.d: options.auth has no property 'user'",
         "sync.d: options.auth.type is 'BASIC_AUTH', not BASIC",
+        "sync.d: io.kestra.plugin.core.kv.Set has no property 'options'",
         "sync.hook: io.kestra.plugin.core.trigger.Webhook has no property 'secret'",
         "sync.hook: io.kestra.plugin.core.trigger.Webhook needs 'key'",
     ]
@@ -247,4 +228,25 @@ def test_the_page_shows_the_exact_commands_the_stack_outputs(gcp_synth: dict[str
     broken = page.replace("--local-host-port=localhost:8080", "--local-host-port=localhost:8081")
     assert [p.split(":", 1)[0] for p in page_command_problems(broken, outputs, "zoomcamp-test-project")] == [
         "docs/google-cloud.md does not show the output iap_tunnel_command"
+    ]
+
+
+def vm_reach_problems(page: str) -> list[str]:
+    """The page's table of what a flow on the VM can reach names the values the stack uses."""
+    problems = []
+    if f"`{compose.KESTRA_IP}`" not in page:
+        problems.append(f"docs/google-cloud.md does not name Kestra's fixed address {compose.KESTRA_IP}")
+    if "GIT_SYNC_WEBHOOK_KEY" not in page or "readable by every flow" not in page.lower().replace("**", ""):
+        problems.append("docs/google-cloud.md does not say which secrets every flow can read")
+    if "KESTRA_SYNC_PASSWORD" in page:
+        problems.append("docs/google-cloud.md still names KESTRA_SYNC_PASSWORD, which no longer exists")
+    return problems
+
+
+def test_the_page_says_what_a_flow_on_the_vm_can_reach() -> None:
+    page = GCP_PAGE.read_text(encoding="utf-8")
+    assert vm_reach_problems(page) == []
+    assert vm_reach_problems(page.replace(compose.KESTRA_IP, "172.30.0.99") + "KESTRA_SYNC_PASSWORD") == [
+        f"docs/google-cloud.md does not name Kestra's fixed address {compose.KESTRA_IP}",
+        "docs/google-cloud.md still names KESTRA_SYNC_PASSWORD, which no longer exists",
     ]

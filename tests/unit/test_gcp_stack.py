@@ -27,6 +27,8 @@ from tests.policy.gcp_rules import (
     no_service_account_keys,
     of_type,
     raw_csvs_expire,
+    secret_versions_added_only_at_first_boot,
+    task_containers_off_the_metadata_server,
     user_data_of,
     vm_is_hardened,
     written_files,
@@ -45,8 +47,21 @@ from tests.support.gcp_env import gcp_settings
         lambda s: buckets_are_private_and_protected(s, sandbox=False),
         lambda s: dataset_is_protected(s, sandbox=False),
         lambda s: raw_csvs_expire(s, "zoomcamp-test-project-zoomcamp-data", 30),
+        secret_versions_added_only_at_first_boot,
+        task_containers_off_the_metadata_server,
     ],
-    ids=["no-keys", "iam-scoped", "no-secret-values", "vm-hardened", "ingress", "buckets", "dataset", "raw-csvs"],
+    ids=[
+        "no-keys",
+        "iam-scoped",
+        "no-secret-values",
+        "vm-hardened",
+        "ingress",
+        "buckets",
+        "dataset",
+        "raw-csvs",
+        "secret-adder-first-boot",
+        "metadata-server",
+    ],
 )
 def test_policy_rule_holds(gcp_synth: dict[str, Any], rule: Any) -> None:
     assert rule(gcp_synth) == []
@@ -130,42 +145,21 @@ def test_git_sync_flow_syncs_the_repository_on_schedule_and_webhook(gcp_synth: d
     flow = flows_in_user_data(gcp_synth)[system_flows.GIT_SYNC_FLOW_ID]
     assert flow["namespace"] == "system"
     assert flow["labels"]["system.readOnly"] == "true"
-    checkout, deploy, files_task, purge = flow["tasks"]
-    # Clone and render share one folder; the renderer is the clone's own, in the default edition.
-    assert checkout["type"] == "io.kestra.plugin.core.flow.WorkingDirectory"
-    clone, render = checkout["tasks"]
-    assert clone == {
-        "id": "clone",
-        "type": "io.kestra.plugin.git.Clone",
+    flows_task, files_task = flow["tasks"]
+    # plugin-git's own sync, in-process through Kestra's FlowService (stacks/gce/system_flows.py cites
+    # the lines): a rejected flow is skipped with a warning, the others imported; flows missing from
+    # Git deleted (ZOOMCAMP_GIT_SYNC_DELETE, default true).
+    assert flows_task == {
+        "id": "sync_flows",
+        "type": "io.kestra.plugin.git.SyncFlows",
         "url": "https://github.com/example/zoomcamp-kestra.git",
         "branch": "main",
-    }
-    assert render["type"] == "io.kestra.plugin.scripts.python.Commands"
-    assert render["containerImage"] == "python:3.12.8-slim-bookworm"
-    assert render["dependencies"] == list(system_flows.RENDER_DEPENDENCIES)
-    assert "pyyaml==6.0.3" in render["dependencies"]
-    assert render["taskRunner"] == {"type": "io.kestra.plugin.scripts.runner.docker.Docker"}
-    assert render["commands"] == [
-        "python -m stacks.course_editions render --edition 2026 --namespace zoomcamp --flows-dir flows "
-        "--output zoomcamp-sync-flows.yaml"
-    ]
-    assert render["outputFiles"] == ["zoomcamp-sync-flows.yaml"]
-    # Kestra's own API, as the Kestra user, with the password as a secret: every flow of the
-    # namespace from the body; flows missing from it deleted (ZOOMCAMP_GIT_SYNC_DELETE, default true).
-    assert deploy == {
-        "id": "deploy_flows",
-        "type": "io.kestra.plugin.core.http.Download",
-        "uri": "http://localhost:8080/api/v1/main/flows/zoomcamp?delete=true",
-        "method": "POST",
-        "contentType": "application/x-yaml",
-        "body": "{{ read(outputs.render.outputFiles['zoomcamp-sync-flows.yaml']) }}",
-        "options": {
-            "auth": {
-                "type": "BASIC",
-                "username": "admin@example.com",
-                "password": "{{ secret('KESTRA_SYNC_PASSWORD') }}",
-            }
-        },
+        "dryRun": False,
+        "delete": True,
+        "gitDirectory": "flows",
+        "targetNamespace": "zoomcamp",
+        "includeChildNamespaces": False,
+        "ignoreInvalidFlows": True,
     }
     # The dbt project the dbt flows run, on by default (tests/unit/test_dbt_namespace_files.py
     # checks it lands at the paths the local stack ships).
@@ -175,33 +169,24 @@ def test_git_sync_flow_syncs_the_repository_on_schedule_and_webhook(gcp_synth: d
         "url": "https://github.com/example/zoomcamp-kestra.git",
         "branch": "main",
         "dryRun": False,
+        "delete": True,
         "gitDirectory": "dbt",
         "namespace": "zoomcamp",
-        "delete": True,
     }
-    assert purge == {"id": "purge", "type": "io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles"}
     triggers = {t["type"]: t for t in flow["triggers"]}
     assert triggers["io.kestra.plugin.core.trigger.Schedule"]["cron"] == "*/15 * * * *"
     assert triggers["io.kestra.plugin.core.trigger.Webhook"]["key"] == "{{ secret('GIT_SYNC_WEBHOOK_KEY') }}"
 
 
-def test_the_sync_reaches_kestra_where_the_compose_file_serves_it(gcp_synth: dict[str, Any]) -> None:
-    """The task runs in the Kestra container (standalone server): its own port, the API the boot script calls."""
-    files = written_files(user_data_of(gcp_synth))
-    kestra = yaml.safe_load(files[cloud_init.COMPOSE_PATH])["services"]["kestra"]
-    assert kestra["command"][:2] == ["server", "standalone"]
-    assert kestra["ports"] == ["8080:8080"]
-    boot_env = dict(line.split("=", 1) for line in files[cloud_init.BOOT_ENV_PATH].splitlines()[1:])
-    assert boot_env["KESTRA_API"] == system_flows.KESTRA_API_FROM_TASKS == "http://localhost:8080/api/v1/main"
-    assert boot_env["SYNC_PASSWORD_ENV"] == "SECRET_KESTRA_SYNC_PASSWORD"
-
-
-def test_the_sync_password_is_never_a_literal(gcp_synth: dict[str, Any]) -> None:
-    """Generated on the VM: the JSON and the metadata hold only the secret's name and the env variable's name."""
-    text = json.dumps(gcp_synth)
-    assert "SECRET_KESTRA_SYNC_PASSWORD=" not in text
+def test_no_flow_holds_or_reads_the_kestra_password(gcp_synth: dict[str, Any]) -> None:
+    """The sync needs no Kestra credentials; the only secret a system flow reads is the webhook key,
+    and the env file the boot script writes has no SECRET_* but that one (boot script test)."""
     user_data = user_data_of(gcp_synth)
-    assert user_data.count("KESTRA_SYNC_PASSWORD") == 2  # secret('KESTRA_SYNC_PASSWORD'), SYNC_PASSWORD_ENV=...
+    flows = flows_in_user_data(gcp_synth)
+    secrets_read = {name for doc in flows.values() for name in re.findall(r"secret\('(\w+)'\)", json.dumps(doc))}
+    assert secrets_read == {system_flows.WEBHOOK_SECRET_NAME}
+    assert "KESTRA_SYNC_PASSWORD" not in user_data
+    assert "/api/v1" not in json.dumps(flows)  # no flow calls Kestra's API
     assert no_secret_values(gcp_synth) == []
 
 

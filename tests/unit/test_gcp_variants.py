@@ -7,6 +7,7 @@ stack, built from settings exactly as `cdktf synth` would, and held to the same 
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ import yaml
 
 from flowcheck.flow_catalog import parse_flow_file
 from flowcheck.flow_lint import lint_flow_text, lint_report_text
-from stacks.gce import system_flows
+from stacks.gce import cloud_init, system_flows
+from stacks.settings import PROJECT_ROOT, Settings
 from tests.policy.gcp_rules import (
     buckets_are_private_and_protected,
     dataset_is_protected,
@@ -61,12 +63,12 @@ def test_an_allowlist_opens_only_kestra_to_only_those_ranges(allowlist_synth: di
     assert any("external IP" in p for p in vm_is_hardened(allowlist_synth))
 
 
-def sync_flow(source: system_flows.GitSource, edition: str = "2026") -> system_flows.SystemFlow:
-    return system_flows.git_sync_flow(source, "zoomcamp", edition, "admin@example.com")
+def sync_flow(source: system_flows.GitSource) -> system_flows.SystemFlow:
+    return system_flows.git_sync_flow(source, "zoomcamp")
 
 
 # The secrets Kestra on the VM has: kestra-boot writes SECRET_<NAME> for each (test_gcp_boot_script.py).
-VM_SECRETS = (system_flows.WEBHOOK_SECRET_NAME, system_flows.SYNC_PASSWORD_SECRET_NAME)
+VM_SECRETS = (system_flows.WEBHOOK_SECRET_NAME,)
 
 
 def lint_lines(text: str) -> list[str]:
@@ -88,18 +90,19 @@ def test_system_flows_pass_the_flow_linter(cron: str) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "problem"),
     [
-        ("io.kestra.plugin.git.Clone", "io.kestra.plugin.git.Clones", "io.kestra.plugin.git.Clones"),
-        ("outputs.render.outputFiles", "outputs.rendr.outputFiles", "rendr"),
-        ("    commands:\n", "    command:\n", "command"),
-        ("secret(''KESTRA_SYNC_PASSWORD'')", "secret(''KESTRA_PASSWORD'')", "KESTRA_PASSWORD"),
+        ("io.kestra.plugin.git.SyncFlows", "io.kestra.plugin.git.SyncFlow5", "io.kestra.plugin.git.SyncFlow5"),
+        ("  targetNamespace:", "  namespace:", "namespace"),
+        ("  ignoreInvalidFlows:", "  ignoreInvalidFlow:", "ignoreInvalidFlow"),
+        ("  namespace: zoomcamp", "  targetNamespace: zoomcamp", "targetNamespace"),
+        ("secret(''GIT_SYNC_WEBHOOK_KEY'')", "secret(''KESTRA_PASSWORD'')", "KESTRA_PASSWORD"),
     ],
-    ids=["type", "output-of-no-task", "property", "secret-the-vm-lacks"],
+    ids=["type", "sync-flows-property", "sync-flows-misspelt", "namespace-files-property", "secret-the-vm-lacks"],
 )
 def test_the_flow_linter_would_catch_a_broken_system_flow(old: str, new: str, problem: str) -> None:
-    source = system_flows.GitSource("https://github.com/example/x.git", "main", "flows", None, "*/15 * * * *", True)
+    source = system_flows.GitSource("https://github.com/example/x.git", "main", "flows", "dbt", "*/15 * * * *", True)
     text = sync_flow(source).content
     assert old in text
-    assert any(problem in line for line in lint_lines(text.replace(old, new)))
+    assert any(problem in line for line in lint_lines(text.replace(old, new, 1)))
 
 
 def test_system_flows_are_valid_kestra_flow_files(tmp_path: Path) -> None:
@@ -111,25 +114,49 @@ def test_system_flows_are_valid_kestra_flow_files(tmp_path: Path) -> None:
         parsed = parse_flow_file(path)
         assert (parsed.namespace, parsed.flow_id) == ("system", flow.flow_id)
     sync = yaml.safe_load(flows[0].content)
-    files_task = sync["tasks"][2]
+    flows_task, files_task = sync["tasks"]
     assert files_task["type"] == "io.kestra.plugin.git.SyncNamespaceFiles"
     assert (files_task["gitDirectory"], files_task["namespace"], files_task["delete"]) == ("dbt", "zoomcamp", False)
-    assert sync["tasks"][1]["uri"].endswith("/flows/zoomcamp?delete=false")
+    assert (flows_task["targetNamespace"], flows_task["delete"]) == ("zoomcamp", False)
     assert "flows deleted in Git are kept" in sync["description"]
 
 
 def test_without_a_files_folder_the_sync_deploys_flows_only() -> None:
     source = system_flows.GitSource("https://github.com/example/x.git", "main", "flows", None, "*/15 * * * *", True)
     tasks = yaml.safe_load(sync_flow(source).content)["tasks"]
-    assert [task["id"] for task in tasks] == ["checkout", "deploy_flows", "purge"]
+    assert [task["id"] for task in tasks] == ["sync_flows"]
 
 
-def test_the_renderer_runs_in_the_flows_image() -> None:
-    """The image of the course flows' Python tasks (its packages: tests/unit/test_course_editions.py)."""
-    images = {
-        task["containerImage"]
-        for flow in repository_catalog()
-        for task in flow.document["tasks"]
-        if task.get("type", "").startswith("io.kestra.plugin.scripts.python.")
-    }
-    assert images == {system_flows.RENDER_IMAGE}
+@pytest.fixture(scope="module")
+def keep_deleted_synth() -> dict[str, Any]:
+    return synth_stack("gcp", {**GCP_ENV, "ZOOMCAMP_GIT_SYNC_DELETE": "false"})
+
+
+def test_the_delete_setting_reaches_the_sync(keep_deleted_synth: dict[str, Any]) -> None:
+    """`ZOOMCAMP_GIT_SYNC_DELETE=false make deploy-gcp`: both sync tasks keep what Git no longer has."""
+    files = written_files(user_data_of(keep_deleted_synth))
+    sync = yaml.safe_load(files[f"{cloud_init.FLOWS_DIR}/system.{system_flows.GIT_SYNC_FLOW_ID}.yaml"])
+    assert [task["delete"] for task in sync["tasks"]] == [False, False]
+
+
+# SyncFlows.java:111 (v1.7.1): the namespace it rewrites is the first line matching this.
+SYNC_FLOWS_NAMESPACE_LINE = re.compile(r"(?m)^namespace: (.*)$")
+
+
+def test_this_repositorys_flows_folder_imports_as_it_is() -> None:
+    """What SyncFlows does with flows/ (v1.7.1): every file directly in the folder is imported as a
+    flow, whatever its name (AbstractSyncTask.java:92-117, depth 1 without child namespaces), with its
+    first `namespace:` line rewritten (SyncFlows.java:252-258) and its id and labels as written. So:
+    only flow files there, each with that line, each read-only in the UI, ids unique."""
+    settings = Settings.from_env({**GCP_ENV})
+    flows_dir = PROJECT_ROOT / settings.gcp.git.flows_directory
+    entries = sorted(flows_dir.iterdir())
+    assert [e.name for e in entries if not e.is_file()] == [], "SyncFlows imports no subfolder"
+    catalog = {flow.path.name: flow for flow in repository_catalog(flows_dir)}
+    assert sorted(catalog) == [e.name for e in entries], "every file in flows/ is imported as a flow"
+    for flow in catalog.values():
+        text = flow.path.read_text(encoding="utf-8")
+        match = SYNC_FLOWS_NAMESPACE_LINE.search(text)
+        assert match and match.group(1).strip() == settings.kestra.namespace, flow.path.name
+        assert flow.document["labels"]["system.readOnly"] == "true", flow.path.name
+    assert len({flow.flow_id for flow in catalog.values()}) == len(catalog)

@@ -2,13 +2,17 @@
 # Starts Kestra on this VM at every boot (run by kestra.service, which cloud-init installs):
 #  1. mounts the persistent data disk, formatting it only when it is brand new, so Kestra's
 #     metadata PostgreSQL survives the VM being replaced;
-#  2. reads the Kestra basic-auth password and the Git-sync webhook key from Secret Manager,
-#     generating them on the first boot: they never appear in instance metadata, Terraform
-#     state or Git, and the owner reads them with `gcloud secrets versions access latest`.
-#     Kestra gets the password twice: for its login, and as the flow secret the Git sync uses
-#     to call Kestra's own API (Kestra open source reads secret NAME from SECRET_NAME, base64);
-#  3. starts PostgreSQL and Kestra with docker compose and waits until both are healthy;
-#  4. runs the system flows once: the GCP KV values, then the first Git sync.
+#  2. reads the Kestra basic-auth password, the Git-sync webhook key and Kestra's encryption key
+#     from Secret Manager, generating them on the first boot: they never appear in instance
+#     metadata, Terraform state or Git, and the owner reads them with
+#     `gcloud secrets versions access latest`. The VM may add a secret's version only in the
+#     SECRET_ADDER_WINDOW after Terraform made the secret (an IAM condition, stacks/gcp/secrets.py);
+#  3. stops the containers Kestra's Docker task runner starts from reaching the metadata server
+#     (and so the VM's token), Kestra's own container excepted: its storage and GCP tasks need it;
+#  4. starts PostgreSQL and Kestra with docker compose and waits until both are healthy;
+#  5. runs the system flows once: the GCP KV values, then the first Git sync.
+# Of these values only the webhook key is a Kestra secret (SECRET_<NAME>), readable by every flow
+# (open-source Kestra's secrets are global); the password and the encryption key are not.
 # Settings (names only, no secrets) come from /etc/kestra/boot.env, rendered by the gcp stack.
 set -euo pipefail
 shopt -s inherit_errexit
@@ -22,7 +26,7 @@ source "$BOOT_ENV"
 : "${PROJECT_ID:?}" "${DATA_DEVICE:?}" "${DATA_MOUNT:?}" "${COMPOSE_FILE:?}" "${RUN_DIR:?}"
 : "${BASIC_AUTH_SECRET:?}" "${WEBHOOK_KEY_SECRET:?}" "${ENCRYPTION_KEY_SECRET:?}" "${KESTRA_USERNAME:?}"
 : "${KESTRA_API:?}" "${BASIC_AUTH_PASSWORD_ENV:?}" "${METADATA_DB_PASSWORD_ENV:?}" "${WEBHOOK_SECRET_ENV:?}"
-: "${ENCRYPTION_KEY_ENV:?}" "${SYNC_PASSWORD_ENV:?}"
+: "${ENCRYPTION_KEY_ENV:?}" "${METADATA_IP:?}" "${KESTRA_CONTAINER_IP:?}" "${SECRET_ADDER_WINDOW:?}"
 : "${SYSTEM_NAMESPACE:?}" "${KV_FLOW_ID:?}" "${GIT_SYNC_FLOW_ID:?}"
 
 readonly FSTAB=${KESTRA_BOOT_FSTAB:-/etc/fstab}
@@ -95,7 +99,7 @@ PY
 
 new_encryption_key() {
   # Base64 of 32 random bytes: the AES-256 key Kestra's EncryptionService decodes
-  # (kestra.encryption.secret-key), as stacks/local_credentials.py makes it locally.
+  # (kestra.encryption.secret-key), as stacks/local/credentials.py makes it locally.
   python3 -c 'import base64, secrets; print(base64.b64encode(secrets.token_bytes(32)).decode())'
 }
 
@@ -144,7 +148,8 @@ secret_or_generate() {
   fi
   if [[ -z $value ]]; then
     value=$("$generator")
-    secret_add "$1" "$value" || die "cannot add a version to secret $1"
+    secret_add "$1" "$value" ||
+      die "cannot add a version to secret $1: the VM may do so only in the $SECRET_ADDER_WINDOW after the secret was created; add one yourself (gcloud secrets versions add $1 --project=$PROJECT_ID --data-file=FILE), then: sudo systemctl restart kestra"
     log "generated $1 and stored it in Secret Manager"
   fi
   printf '%s' "$value"
@@ -160,10 +165,9 @@ disk_secret() {
 }
 
 write_env_files() {
-  local webhook_key webhook_key_base64 db_password encryption_key password_base64
+  local webhook_key webhook_key_base64 db_password encryption_key
   TOKEN=$(access_token) || die "no access token from the metadata server; is a service account attached?"
   KESTRA_PASSWORD=$(secret_or_generate "$BASIC_AUTH_SECRET")
-  password_base64=$(printf '%s' "$KESTRA_PASSWORD" | base64 -w0)
   webhook_key=$(secret_or_generate "$WEBHOOK_KEY_SECRET")
   webhook_key_base64=$(printf '%s' "$webhook_key" | base64 -w0)
   encryption_key=$(secret_or_generate "$ENCRYPTION_KEY_SECRET" new_encryption_key)
@@ -175,12 +179,39 @@ write_env_files() {
     printf '%s=%s\n' "$METADATA_DB_PASSWORD_ENV" "$db_password"
     printf '%s=%s\n' "$WEBHOOK_SECRET_ENV" "$webhook_key_base64"
     printf '%s=%s\n' "$ENCRYPTION_KEY_ENV" "$encryption_key"
-    printf '%s=%s\n' "$SYNC_PASSWORD_ENV" "$password_base64"
   } >"$RUN_DIR/kestra.env"
   printf 'POSTGRES_PASSWORD=%s\n' "$db_password" >"$RUN_DIR/postgres.env"
 }
 
-# --- 3. Kestra ---------------------------------------------------------------------------
+# --- 3. the metadata server --------------------------------------------------------------
+
+# Docker sends the containers' traffic through FORWARD, where it jumps to DOCKER-USER (kept by
+# Docker across restarts). Our chain, rebuilt at every boot: Kestra's address passes; DNS passes (on
+# Compute Engine the metadata server is the resolver Docker hands to containers); the rest is
+# dropped. Processes on the host's own network (the boot script, a task container with
+# `networkMode: host`) go through OUTPUT instead and are not affected.
+readonly METADATA_CHAIN=ZOOMCAMP-METADATA
+
+ipt() {
+  iptables -w "$@" || die "iptables $* failed: task containers could reach the metadata server; not starting Kestra"
+}
+
+block_metadata_from_task_containers() {
+  if iptables -w -n -L "$METADATA_CHAIN" >/dev/null 2>&1; then
+    ipt -F "$METADATA_CHAIN"
+  else
+    ipt -N "$METADATA_CHAIN"
+  fi
+  ipt -A "$METADATA_CHAIN" -s "$KESTRA_CONTAINER_IP" -j RETURN
+  ipt -A "$METADATA_CHAIN" -p udp --dport 53 -j RETURN
+  ipt -A "$METADATA_CHAIN" -p tcp --dport 53 -j RETURN
+  ipt -A "$METADATA_CHAIN" -j DROP
+  if ! iptables -w -C DOCKER-USER -d "$METADATA_IP" -j "$METADATA_CHAIN" 2>/dev/null; then
+    ipt -I DOCKER-USER -d "$METADATA_IP" -j "$METADATA_CHAIN"
+  fi
+}
+
+# --- 4. Kestra ---------------------------------------------------------------------------
 
 start_kestra() {
   log "starting PostgreSQL and Kestra (the first boot pulls the images: a few minutes)"
@@ -189,7 +220,7 @@ start_kestra() {
   fi
 }
 
-# --- 4. system flows ---------------------------------------------------------------------
+# --- 5. system flows ---------------------------------------------------------------------
 
 basic_auth() { printf 'user = "%s:%s"\n' "$KESTRA_USERNAME" "$KESTRA_PASSWORD"; }
 
@@ -210,6 +241,7 @@ run_flow() {
 main() {
   mount_data_disk
   write_env_files
+  block_metadata_from_task_containers
   start_kestra
   run_flow "$SYSTEM_NAMESPACE" "$KV_FLOW_ID"
   run_flow "$SYSTEM_NAMESPACE" "$GIT_SYNC_FLOW_ID"
