@@ -23,3 +23,33 @@ HARDENING_METADATA = {
     "block-project-ssh-keys": "TRUE",  # project-wide SSH keys do not open this VM
     "serial-port-enable": "FALSE",  # no interactive serial console
 }
+
+# GitHub Actions identities (stacks/gcp/github_identity.py, opt-in with GCP_GITHUB_REPOSITORY).
+# Pull requests run their own code, so the planner may only read: enough for `terraform plan`
+# (resource metadata and IAM policies), nothing that writes. It also reads the state objects in
+# ZOOMCAMP_STATE_BUCKET, when there is one; the PR workflow plans with -lock=false for that reason.
+PLANNER_PROJECT_ROLES = ("roles/viewer", "roles/iam.securityReviewer")
+PLANNER_STATE_ROLE = "roles/storage.objectViewer"
+# The deployer creates and changes everything the gcp stack holds; no basic role (owner/editor).
+DEPLOYER_PROJECT_ROLES = (
+    "roles/compute.admin",
+    "roles/storage.admin",
+    "roles/bigquery.admin",
+    "roles/secretmanager.admin",
+    "roles/iam.serviceAccountAdmin",
+    "roles/iam.workloadIdentityPoolAdmin",
+)
+# To start the VM as Kestra's account the deployer must act as it: granted on that account alone.
+DEPLOYER_ACT_AS_ROLE = "roles/iam.serviceAccountUser"
+# Project IAM admin lets its holder grant any role, owner included; the deployer gets it only under
+# an IAM condition that limits the grants it may add or remove to the roles this stack grants.
+DEPLOYER_IAM_ADMIN_ROLE = "roles/resourcemanager.projectIamAdmin"
+GRANTABLE_PROJECT_ROLES = (PROJECT_ROLE, *PLANNER_PROJECT_ROLES, *DEPLOYER_PROJECT_ROLES, DEPLOYER_IAM_ADMIN_ROLE)
+# What lets a GitHub job act as a service account: granted on each account to one principal set.
+WORKLOAD_IDENTITY_USER_ROLE = "roles/iam.workloadIdentityUser"
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+# The workflows, branch and environment the conditions name (.github/workflows/*.yml).
+PLAN_WORKFLOW = ".github/workflows/pr.yml"
+DEPLOY_WORKFLOW = ".github/workflows/deploy.yml"
+DEPLOY_REF = "refs/heads/main"
+DEPLOY_ENVIRONMENT = "gcp"
