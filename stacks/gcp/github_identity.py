@@ -35,11 +35,13 @@ from stacks.gcp.security import (
     DEPLOY_ENVIRONMENT,
     DEPLOY_REF,
     DEPLOY_WORKFLOW,
+    DEPLOYER_ACCOUNT_ROLE,
     DEPLOYER_ACT_AS_ROLE,
     DEPLOYER_IAM_ADMIN_ROLE,
     DEPLOYER_PROJECT_ROLES,
     GITHUB_ISSUER,
     GRANTABLE_PROJECT_ROLES,
+    PLANNER_BUCKET_ROLE,
     PLANNER_PROJECT_ROLES,
     PLANNER_STATE_ROLE,
     WORKLOAD_IDENTITY_USER_ROLE,
@@ -110,6 +112,7 @@ class GithubIdentityProps:
     deployer_account_id: str
     state_bucket: str | None  # ZOOMCAMP_STATE_BUCKET: the planner reads the state there
     kestra_account: str  # Kestra's service account (its `name`), which the deployer starts the VM as
+    buckets: tuple[str, ...]  # the stack's bucket names, whose metadata the planner reads
 
 
 class GithubIdentity(Construct):
@@ -165,6 +168,15 @@ class GithubIdentity(Construct):
             role=WORKLOAD_IDENTITY_USER_ROLE,
             member=f"{pool_set}/attribute.{DEPLOY_JOB_ATTRIBUTE}/{claims.deploy_job}",
         )
+        accounts = {"kestra": props.kestra_account, "planner": self.planner.name, "deployer": self.deployer.name}
+        for key, account in accounts.items():
+            ServiceAccountIamMember(
+                self,
+                f"deployer_manages_{key}",
+                service_account_id=account,
+                role=DEPLOYER_ACCOUNT_ROLE,
+                member=deployer_member,
+            )
         ServiceAccountIamMember(
             self,
             "deployer_act_as_kestra",
@@ -174,6 +186,10 @@ class GithubIdentity(Construct):
         )
         for role in PLANNER_PROJECT_ROLES:
             ProjectIamMember(self, f"planner_{_slug(role)}", project=props.project_id, role=role, member=planner_member)
+        for index, bucket in enumerate(props.buckets):
+            StorageBucketIamMember(
+                self, f"planner_bucket_{index}", bucket=bucket, role=PLANNER_BUCKET_ROLE, member=planner_member
+            )
         if props.state_bucket:
             StorageBucketIamMember(
                 self, "planner_state", bucket=props.state_bucket, role=PLANNER_STATE_ROLE, member=planner_member

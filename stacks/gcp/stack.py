@@ -146,10 +146,16 @@ class GcpStack(TerraformStack):
             protect_from_destroy(resource, settings)
         self._outputs(settings, target, names, lake, identity)
         if gcp.github_repository:
-            self._github_identity(settings, target, names, gcp.github_repository, identity)
+            self._github_identity(settings, target, names, gcp.github_repository, identity, lake)
 
     def _github_identity(
-        self, settings: Settings, target: GcpTarget, names: GcpNames, repository: str, kestra: KestraIdentity
+        self,
+        settings: Settings,
+        target: GcpTarget,
+        names: GcpNames,
+        repository: str,
+        kestra: KestraIdentity,
+        lake: DataLake,
     ) -> None:
         """Opt-in (GCP_GITHUB_REPOSITORY): the identities .github/workflows/pr.yml and deploy.yml use."""
         github = GithubIdentity(
@@ -163,6 +169,7 @@ class GcpStack(TerraformStack):
                 deployer_account_id=names.github_deployer_account_id,
                 state_bucket=settings.gcp.state_bucket,
                 kestra_account=kestra.account.name,
+                buckets=(lake.data_bucket.name, lake.internal_storage_bucket.name),
             ),
         )
         TerraformOutput(
