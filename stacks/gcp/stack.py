@@ -21,7 +21,7 @@ from stacks.gcp.names import GcpNames, gcp_names
 from stacks.gcp.network import KestraNetwork, KestraNetworkProps
 from stacks.gcp.secrets import VmSecret, VmSecretProps
 from stacks.gcp.storage import DataLake, DataLakeProps
-from stacks.gcp.target import GcpTarget, kv_values, resolve_gcp_target, resolve_git_url
+from stacks.gcp.target import GcpTarget, GcpTargetError, kv_values, resolve_gcp_target, resolve_git_url
 from stacks.gcp.vm import KestraVm, KestraVmProps
 from stacks.sandbox import protect_from_destroy
 from stacks.settings import Settings
@@ -158,6 +158,12 @@ class GcpStack(TerraformStack):
         lake: DataLake,
     ) -> None:
         """Opt-in (GCP_GITHUB_REPOSITORY): the identities .github/workflows/pr.yml and deploy.yml use."""
+        if names.github_pool.startswith("gcp-"):
+            raise GcpTargetError(
+                f"ZOOMCAMP_PREFIX={settings.local.prefix!r} would name the workload identity pool "
+                f"{names.github_pool!r}, and Google reserves 'gcp-'; "
+                "choose another ZOOMCAMP_PREFIX to set GCP_GITHUB_REPOSITORY"
+            )
         github = GithubIdentity(
             self,
             "github_identity",

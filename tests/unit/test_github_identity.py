@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from stacks.gcp.target import GcpTargetError
 from tests.policy.gcp_rules import (
     READ_ONLY_ROLES,
     github_identities_are_scoped,
@@ -288,3 +289,10 @@ def test_the_rule_fails_on_a_broken_copy(github_synth: Synth, mutate: Any, messa
     mutate(broken)
     problems = github_identities_are_scoped(broken, REPO)
     assert any(message in problem for problem in problems), problems
+
+
+def test_a_prefix_that_names_a_reserved_pool_id_is_refused() -> None:
+    with pytest.raises(
+        GcpTargetError, match="ZOOMCAMP_PREFIX='gcp' would name the workload identity pool 'gcp-github'"
+    ):
+        synth_stack("gcp", {**GCP_ENV, "GCP_GITHUB_REPOSITORY": REPO, "ZOOMCAMP_PREFIX": "gcp"})
