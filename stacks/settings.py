@@ -54,6 +54,10 @@ _GIT_HTTPS_URL = re.compile(r"^https://[A-Za-z0-9.-]+(:[0-9]+)?/[^\s@?#'\"`{}$\\
 _GIT_BRANCH = re.compile(r"^(?!/|-)(?!.*(\.\.|//|@\{|\.lock$|/$|\.$))[A-Za-z0-9._/-]{1,200}$")
 _REPO_DIRECTORY = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]{1,200}(?<!/)$")
 # A Google AI Studio API key (Gemini): letters, digits, '-', '_', '.'; anything else is a paste gone wrong.
+# GitHub's rules: an owner of 1-39 letters, digits or '-' (not first); a name of letters, digits, '.', '_', '-'.
+_GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$")
+# The widest GCP_ALLOWED_CIDRS range: a /24 is one organisation's network at most, not a provider's.
+ALLOWLIST_MIN_IPV4_PREFIX = 24
 _GEMINI_API_KEY = re.compile(r"^[A-Za-z0-9_.-]{10,512}$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -158,8 +162,12 @@ class GcpSettings:
     bucket_name: str | None = None  # None: "<project>-<prefix>-data", globally unique via the project
     dataset: str = "zoomcamp"
     machine_type: str = "e2-standard-2"
-    # CIDRs allowed to reach Kestra's port 8080 directly (besides the IAP tunnel); empty: none.
+    # IPv4 ranges allowed to reach the VM's SSH port directly (besides the IAP tunnel); empty: none.
+    # Kestra's own port stays IAP-only: its login is plain HTTP (stacks/gcp/network.py).
     allowed_cidrs: tuple[str, ...] = ()
+    # owner/name of the GitHub repository whose workflows get the planner and deployer identities
+    # (stacks/gcp/github_identity.py); None: no workload identity pool is created.
+    github_repository: str | None = None
     raw_csv_retention_days: int = 30
     # Optional GCS bucket for the gcp stack's Terraform state (stacks/state_backend.py); None: local file.
     state_bucket: str | None = None
@@ -295,6 +303,14 @@ def _read_gcp(reader: _EnvReader) -> GcpSettings:
             "must be a Compute Engine machine type such as e2-standard-2",
         ),
         allowed_cidrs=reader.cidrs("GCP_ALLOWED_CIDRS"),
+        github_repository=reader.matching(
+            "GCP_GITHUB_REPOSITORY",
+            "",
+            _GITHUB_REPOSITORY,
+            "must be a GitHub repository as owner/name, spelled as GitHub shows it (e.g. you/zoomcamp-kestra), "
+            "or unset for no GitHub identities",
+        )
+        or None,
         raw_csv_retention_days=reader.integer("GCP_RAW_CSV_RETENTION_DAYS", 30, 1, 3650, "days"),
         state_bucket=reader.checked("ZOOMCAMP_STATE_BUCKET", gcs_bucket_problem),
         git=GitSyncSettings(
@@ -616,19 +632,25 @@ class _EnvReader:
         accepted: list[str] = []
         for part in (p.strip() for p in value.split(",") if p.strip()):
             try:
-                network = ipaddress.IPv4Network(part, strict=True)
+                network = ipaddress.ip_network(part, strict=True)
             except ValueError as error:
                 hint = "use IPv4 ranges such as 203.0.113.7/32"
                 if "host bits set" in str(error):
-                    hint = f"did you mean {ipaddress.IPv4Network(part, strict=False)}?"
+                    hint = f"did you mean {ipaddress.ip_network(part, strict=False)}?"
                 self._fail(name, value, f"has {part!r}, not an IPv4 CIDR range: {hint}")
                 return ()
-            if network.prefixlen < 8:
+            if network.version == 6:
+                # The VM's network is IPv4-only (stacks/gcp/network.py): an IPv6 range would open nothing.
+                self._fail(
+                    name, value, f"has {part!r}: the VM has no IPv6 address; list IPv4 ranges such as 203.0.113.7/32"
+                )
+                return ()
+            if network.prefixlen < ALLOWLIST_MIN_IPV4_PREFIX:
                 self._fail(
                     name,
                     value,
-                    f"has {part!r}: that opens Kestra's plain-HTTP login to a large part of the internet; "
-                    "list your own address (e.g. 203.0.113.7/32) or use the IAP tunnel",
+                    f"has {part!r}, wider than /{ALLOWLIST_MIN_IPV4_PREFIX}: list your own address "
+                    "(e.g. 203.0.113.7/32) or your network's /24 at most, or use the IAP tunnel",
                 )
                 return ()
             accepted.append(str(network))

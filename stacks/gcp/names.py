@@ -51,6 +51,19 @@ class GcpNames:
         return f"{self.base}-allow-cidrs"
 
     @property
+    def github_planner_account_id(self) -> str:
+        return f"{self.prefix}-gh-plan"  # at most 28 characters with a 20-character prefix
+
+    @property
+    def github_deployer_account_id(self) -> str:
+        return f"{self.prefix}-gh-deploy"  # at most 30
+
+    @property
+    def github_pool(self) -> str:
+        """Workload identity pool id (4-32 characters). A deleted pool keeps its id for 30 days."""
+        return f"{self.prefix}-github"
+
+    @property
     def basic_auth_secret(self) -> str:
         return f"{self.base}-basic-auth-password"
 

@@ -1,11 +1,13 @@
-"""A private network for the Kestra VM: no public port unless a learner lists their own address.
+"""A private network for the Kestra VM: Kestra's port is reached through IAP only.
 
 The project's `default` network (if it still exists) opens SSH and RDP to the internet; this
 stack does not use it. Its own VPC admits only Google's IAP TCP-forwarding range, to the
 Kestra UI (8080) and SSH (22): both then need the caller's Google identity and IAM rights, so
 Kestra's plain-HTTP login never crosses the internet. Outbound traffic (apt, Docker Hub, the
-Git repository) leaves through Cloud NAT, so the VM needs no external IP. Each optional
-allowlisted CIDR gets port 8080 directly, and the VM an ephemeral external IP for it.
+Git repository) leaves through Cloud NAT, so the VM needs no external IP. An optional
+allowlist (GCP_ALLOWED_CIDRS, at most /24 each, checked in stacks/settings.py) opens SSH alone,
+never 8080: SSH still needs a Google identity (OS Login, stacks/gcp/security.py) and encrypts the
+tunnel to Kestra (the output ssh_tunnel_command); the VM gets an ephemeral external IP for it.
 """
 
 from __future__ import annotations
@@ -95,7 +97,8 @@ class KestraNetwork(Construct):
                 network=self.network.name,
                 direction="INGRESS",
                 source_ranges=list(props.allowed_cidrs),
-                allow=[ComputeFirewallAllow(protocol="tcp", ports=[KESTRA_PORT])],
+                # SSH only: Kestra's basic-auth login is plain HTTP and must not cross the internet.
+                allow=[ComputeFirewallAllow(protocol="tcp", ports=[SSH_PORT])],
                 target_service_accounts=[props.target_service_account],
-                description="GCP_ALLOWED_CIDRS: direct access to the Kestra UI (plain HTTP, basic auth)",
+                description="GCP_ALLOWED_CIDRS: SSH with OS Login, for an encrypted tunnel to the Kestra UI",
             )

@@ -15,12 +15,13 @@ from constructs import Construct
 
 from stacks import versions
 from stacks.gce import cloud_init, system_flows
+from stacks.gcp.github_identity import GithubIdentity, GithubIdentityProps
 from stacks.gcp.identity import KestraIdentity, KestraIdentityProps
 from stacks.gcp.names import GcpNames, gcp_names
 from stacks.gcp.network import KestraNetwork, KestraNetworkProps
 from stacks.gcp.secrets import VmSecret, VmSecretProps
 from stacks.gcp.storage import DataLake, DataLakeProps
-from stacks.gcp.target import GcpTarget, kv_values, resolve_gcp_target, resolve_git_url
+from stacks.gcp.target import GcpTarget, GcpTargetError, kv_values, resolve_gcp_target, resolve_git_url
 from stacks.gcp.vm import KestraVm, KestraVmProps
 from stacks.sandbox import protect_from_destroy
 from stacks.settings import Settings
@@ -142,7 +143,58 @@ class GcpStack(TerraformStack):
         data = (lake.data_bucket, lake.internal_storage_bucket, lake.dataset, vm.data_disk)
         for resource in (*data, *(secret.secret for secret in secrets.values())):
             protect_from_destroy(resource, settings)
-        self._outputs(settings, target, names, lake, identity, vm)
+        self._outputs(settings, target, names, lake, identity)
+        if gcp.github_repository:
+            self._github_identity(settings, target, names, gcp.github_repository, identity, lake)
+
+    def _github_identity(
+        self,
+        settings: Settings,
+        target: GcpTarget,
+        names: GcpNames,
+        repository: str,
+        kestra: KestraIdentity,
+        lake: DataLake,
+    ) -> None:
+        """Opt-in (GCP_GITHUB_REPOSITORY): the identities .github/workflows/pr.yml and deploy.yml use."""
+        if names.github_pool.startswith("gcp-"):
+            raise GcpTargetError(
+                f"ZOOMCAMP_PREFIX={settings.local.prefix!r} would name the workload identity pool "
+                f"{names.github_pool!r}, and Google reserves 'gcp-'; "
+                "choose another ZOOMCAMP_PREFIX to set GCP_GITHUB_REPOSITORY"
+            )
+        github = GithubIdentity(
+            self,
+            "github_identity",
+            props=GithubIdentityProps(
+                project_id=target.project_id,
+                repository=repository,
+                pool_id=names.github_pool,
+                planner_account_id=names.github_planner_account_id,
+                deployer_account_id=names.github_deployer_account_id,
+                state_bucket=settings.gcp.state_bucket,
+                kestra_account=kestra.account.name,
+                buckets=(lake.data_bucket.name, lake.internal_storage_bucket.name),
+            ),
+        )
+        TerraformOutput(
+            self,
+            "github_workload_identity_provider",
+            value=github.provider.name,
+            description="Repository variable GCP_WORKLOAD_IDENTITY_PROVIDER (docs/plan-diffs.md)",
+        )
+        TerraformOutput(
+            self,
+            "github_plan_service_account",
+            value=github.planner.email,
+            description="Repository variable GCP_PLAN_SERVICE_ACCOUNT: pull-request plans, read-only",
+        )
+        TerraformOutput(
+            self,
+            "github_deploy_service_account",
+            value=github.deployer.email,
+            description="Variable GCP_DEPLOY_SERVICE_ACCOUNT of the gcp environment: main's deploy only",
+        )
 
     def _outputs(
         self,
@@ -151,7 +203,6 @@ class GcpStack(TerraformStack):
         names: GcpNames,
         lake: DataLake,
         identity: KestraIdentity,
-        vm: KestraVm,
     ) -> None:
         where = f"--zone={target.zone} --project={target.project_id}"
         read_secret = "gcloud secrets versions access latest --secret={} --project=" + target.project_id
@@ -198,7 +249,7 @@ class GcpStack(TerraformStack):
         if settings.gcp.allowed_cidrs:
             TerraformOutput(
                 self,
-                "kestra_external_url",
-                value=f"http://{vm.instance.network_interface.get(0).access_config.get(0).nat_ip}:8080",
-                description="Reachable only from GCP_ALLOWED_CIDRS; plain HTTP",
+                "ssh_tunnel_command",
+                value=f"gcloud compute ssh {names.instance} {where} -- -N -L 8080:localhost:8080",
+                description="From GCP_ALLOWED_CIDRS, without IAP: keep it open, then browse kestra_url (SSH-encrypted)",
             )

@@ -18,15 +18,26 @@ from stacks.gce import cloud_init, compose
 from stacks.gcp.security import (
     BUCKET_ROLE,
     DATASET_ROLE,
+    DEPLOY_ENVIRONMENT,
+    DEPLOY_REF,
+    DEPLOY_WORKFLOW,
+    DEPLOYER_ACCOUNT_ROLE,
+    DEPLOYER_ACT_AS_ROLE,
+    DEPLOYER_IAM_ADMIN_ROLE,
+    DEPLOYER_PROJECT_ROLES,
     HARDENING_METADATA,
     IAP_RANGE,
     KESTRA_PORT,
     METADATA_SERVER_IP,
+    PLANNER_PROJECT_ROLES,
     PROJECT_ROLE,
     SECRET_ADDER_ROLE,
     SECRET_ADDER_WINDOW,
     SECRET_ROLES,
+    SSH_PORT,
+    WORKLOAD_IDENTITY_USER_ROLE,
 )
+from stacks.settings import ALLOWLIST_MIN_IPV4_PREFIX
 
 Synth = dict[str, Any]
 BASIC_ROLES = {"roles/owner", "roles/editor", "roles/viewer"}
@@ -45,9 +56,40 @@ def _all_resources(synth: Synth) -> Iterator[tuple[str, str, dict[str, Any]]]:
             yield resource_type, name, body
 
 
+# The GitHub identities' account ids end so (stacks/gcp/names.py); every other account is Kestra's.
+GITHUB_ACCOUNT_SUFFIXES = ("-gh-plan", "-gh-deploy")
+# Roles that read and never write: what the pull-request planner may hold, written out here rather than
+# imported, so that a write role added to stacks/gcp/security.py fails this rule.
+READ_ONLY_ROLES = frozenset(
+    {
+        "roles/compute.viewer",
+        "roles/bigquery.metadataViewer",
+        "roles/secretmanager.viewer",
+        "roles/iam.serviceAccountViewer",
+        "roles/iam.workloadIdentityPoolViewer",
+        "roles/iam.securityReviewer",
+        "roles/storage.legacyBucketReader",
+        "roles/storage.objectViewer",
+    }
+)
+
+
+def _github_accounts(synth: Synth) -> dict[str, str]:
+    """Terraform name -> account id of the GitHub planner and deployer accounts."""
+    return {
+        name: body["account_id"]
+        for name, body in of_type(synth, "google_service_account").items()
+        if body.get("account_id", "").endswith(GITHUB_ACCOUNT_SUFFIXES)
+    }
+
+
 def kestra_member(synth: Synth) -> str:
-    (name,) = of_type(synth, "google_service_account")
+    (name,) = set(of_type(synth, "google_service_account")) - set(_github_accounts(synth))
     return f"serviceAccount:${{google_service_account.{name}.email}}"
+
+
+def _github_members(synth: Synth) -> set[str]:
+    return {f"serviceAccount:${{google_service_account.{name}.email}}" for name in _github_accounts(synth)}
 
 
 def no_service_account_keys(synth: Synth) -> list[str]:
@@ -58,8 +100,11 @@ def no_service_account_keys(synth: Synth) -> list[str]:
 
 
 def iam_is_scoped(synth: Synth) -> list[str]:
+    """Kestra's grants; the GitHub identities' are github_identities_are_scoped's."""
     problems = []
     member = kestra_member(synth)
+    github = _github_members(synth)
+    github_accounts = {f"${{google_service_account.{name}.name}}" for name in _github_accounts(synth)}
     expected_roles = {
         "google_project_iam_member": {PROJECT_ROLE},
         "google_storage_bucket_iam_member": {BUCKET_ROLE},
@@ -69,8 +114,10 @@ def iam_is_scoped(synth: Synth) -> list[str]:
     for resource_type, name, body in _all_resources(synth):
         if resource_type.endswith(("_iam_binding", "_iam_policy")):
             problems.append(f"{resource_type}.{name} is authoritative IAM; grant with *_iam_member only")
-        if not resource_type.endswith("_iam_member"):
+        if not resource_type.endswith("_iam_member") or body.get("member") in github:
             continue
+        if body.get("service_account_id") in github_accounts and body.get("role") == WORKLOAD_IDENTITY_USER_ROLE:
+            continue  # GitHub's federation onto its own accounts: github_identities_are_scoped
         role = body.get("role")
         if role in BASIC_ROLES:
             problems.append(f"{resource_type}.{name} grants the basic role {role}")
@@ -133,7 +180,7 @@ def dataset_is_protected(synth: Synth, sandbox: bool) -> list[str]:
 
 def vm_is_hardened(synth: Synth, external_ip_allowed: bool = False) -> list[str]:
     problems = []
-    (account,) = of_type(synth, "google_service_account")
+    (account,) = set(of_type(synth, "google_service_account")) - set(_github_accounts(synth))
     for name, vm in of_type(synth, "google_compute_instance").items():
         shielded = vm.get("shielded_instance_config", {})
         for flag in ("enable_secure_boot", "enable_vtpm", "enable_integrity_monitoring"):
@@ -155,24 +202,119 @@ def vm_is_hardened(synth: Synth, external_ip_allowed: bool = False) -> list[str]
 
 
 def ingress_is_iap_or_allowlist(synth: Synth, allowed_cidrs: Iterable[str] = ()) -> list[str]:
+    """IAP reaches Kestra and SSH; an allowlisted range (a /24 at most) reaches SSH only, never Kestra's
+    plain-HTTP login; nothing else gets in."""
     problems = []
     allowed = {IAP_RANGE, *allowed_cidrs}
     iap_to_kestra = False
     for name, rule in of_type(synth, "google_compute_firewall").items():
         if rule.get("direction", "INGRESS") != "INGRESS" or rule.get("deny"):
             continue
-        for source in rule.get("source_ranges", []):
-            if source not in allowed or ipaddress.ip_network(source).prefixlen < 8:
+        sources = rule.get("source_ranges", [])
+        ports = {port for block in rule.get("allow", []) for port in block.get("ports", [])}
+        for source in sources:
+            if source not in allowed:
                 problems.append(
                     f"firewall {name}: ingress from {source} (allowed: IAP {IAP_RANGE} and GCP_ALLOWED_CIDRS)"
                 )
-        if not rule.get("source_ranges"):
+            elif source != IAP_RANGE and ipaddress.ip_network(source).prefixlen < ALLOWLIST_MIN_IPV4_PREFIX:
+                problems.append(f"firewall {name}: {source} is wider than /{ALLOWLIST_MIN_IPV4_PREFIX}")
+        if not sources:
             problems.append(f"firewall {name}: ingress without source ranges")
-        ports = {port for block in rule.get("allow", []) for port in block.get("ports", [])}
-        if rule.get("source_ranges") == [IAP_RANGE] and KESTRA_PORT in ports:
+        if any(source != IAP_RANGE for source in sources) and (ports != {SSH_PORT}):
+            opened = ", ".join(sorted(ports)) or "every port"
+            problems.append(
+                f"firewall {name}: opens {opened} beyond IAP; only SSH ({SSH_PORT}) may: Kestra's login is plain HTTP"
+            )
+        if sources == [IAP_RANGE] and KESTRA_PORT in ports:
             iap_to_kestra = True
     if not iap_to_kestra:
         problems.append(f"no firewall rule lets IAP ({IAP_RANGE}) reach Kestra on {KESTRA_PORT}")
+    return problems
+
+
+def github_identities_are_scoped(synth: Synth, repository: str) -> list[str]:
+    """The pull-request planner can only read and only pull_request jobs of `repository` can act as it;
+    only deploy.yml on main in environment gcp can act as the deployer, which has no basic role."""
+    problems: list[str] = []
+    accounts = _github_accounts(synth)
+    by_suffix = {
+        suffix: name
+        for name, account_id in accounts.items()
+        for suffix in GITHUB_ACCOUNT_SUFFIXES
+        if account_id.endswith(suffix)
+    }
+    planner, deployer = by_suffix.get("-gh-plan"), by_suffix.get("-gh-deploy")
+    if planner is None or deployer is None:
+        return [f"GitHub planner and deployer accounts expected, found {sorted(accounts.values())}"]
+    grants: dict[str, list[tuple[str, str, dict[str, Any]]]] = {planner: [], deployer: []}
+    for resource_type, _name, body in _all_resources(synth):
+        for account in (planner, deployer):
+            if body.get("member") == f"serviceAccount:${{google_service_account.{account}.email}}":
+                grants[account].append((resource_type, body.get("role", ""), body))
+    planner_roles = sorted(role for _, role, _ in grants[planner])
+    for resource_type, role, _ in grants[planner]:
+        if role not in READ_ONLY_ROLES:
+            problems.append(f"planner: {resource_type} grants {role}, not a read-only role")
+    if sorted(role for t, role, _ in grants[planner] if t == "google_project_iam_member") != sorted(
+        PLANNER_PROJECT_ROLES
+    ):
+        problems.append(f"planner: project roles {planner_roles}, expected {sorted(PLANNER_PROJECT_ROLES)}")
+    problems += [
+        f"planner: {t} grants {role}; only bucket roles go beyond the project"
+        for t, role, _ in grants[planner]
+        if t not in ("google_project_iam_member", "google_storage_bucket_iam_member")
+    ]
+    for resource_type, role, body in grants[deployer]:
+        if role in BASIC_ROLES:
+            problems.append(f"deployer: {resource_type} grants the basic role {role}")
+        elif role == DEPLOYER_IAM_ADMIN_ROLE:
+            expression = body.get("condition", {}).get("expression", "")
+            if "modifiedGrantsByRole" not in expression or any(
+                role in expression for role in (*BASIC_ROLES - {"roles/viewer"}, DEPLOYER_IAM_ADMIN_ROLE)
+            ):
+                problems.append(f"deployer: {role} without a condition limiting the roles it may grant")
+        elif role in (DEPLOYER_ACT_AS_ROLE, DEPLOYER_ACCOUNT_ROLE):
+            if resource_type != "google_service_account_iam_member":
+                problems.append(f"deployer: {role} on the project; grant it on the stack's accounts only")
+        elif role not in DEPLOYER_PROJECT_ROLES:
+            problems.append(f"deployer: {resource_type} grants {role}, not one of DEPLOYER_PROJECT_ROLES")
+    planner_subject = f"/subject/repo:{repository}:pull_request"
+    deploy_job = (
+        f"/attribute.deploy_job/repo:{repository}:environment:{DEPLOY_ENVIRONMENT}"
+        f"@{repository}/{DEPLOY_WORKFLOW}@{DEPLOY_REF}"
+    )
+    expected = {planner: planner_subject, deployer: deploy_job}
+    federated: dict[str, list[str]] = {planner: [], deployer: []}
+    for name, body in of_type(synth, "google_service_account_iam_member").items():
+        if body.get("role") != WORKLOAD_IDENTITY_USER_ROLE:
+            continue
+        target = body.get("service_account_id", "")
+        account = next((a for a in (planner, deployer) if target == f"${{google_service_account.{a}.name}}"), None)
+        if account is None:
+            problems.append(f"google_service_account_iam_member.{name}: federation onto an account not GitHub's")
+            continue
+        federated[account].append(body.get("member", ""))
+    for account, suffix in expected.items():
+        members = federated[account]
+        pool = "iam.googleapis.com/${google_iam_workload_identity_pool."
+        if len(members) != 1 or pool not in members[0] or not members[0].endswith(suffix):
+            problems.append(
+                f"{accounts[account]}: workloadIdentityUser {members}, expected one principal ending {suffix}"
+            )
+    for name, provider in of_type(synth, "google_iam_workload_identity_pool_provider").items():
+        condition = provider.get("attribute_condition", "")
+        for clause in (
+            f"assertion.repository == '{repository}'",
+            f"assertion.ref == '{DEPLOY_REF}'",
+            f"assertion.environment == '{DEPLOY_ENVIRONMENT}'",
+            f"assertion.workflow_ref == '{repository}/{DEPLOY_WORKFLOW}@{DEPLOY_REF}'",
+            "assertion.event_name == 'pull_request'",
+        ):
+            if clause not in condition:
+                problems.append(f"provider {name}: attribute_condition lacks {clause}")
+        if not condition.startswith(f"assertion.repository == '{repository}' && ("):
+            problems.append(f"provider {name}: the repository check does not cover every token")
     return problems
 
 

@@ -21,11 +21,16 @@ import pytest
 
 from stacks.settings import PROJECT_ROOT
 from tests.policy.gcp_rules import of_type
+from tests.support.gcp_env import GCP_ENV
+from tests.support.synth import synth_stack
 
 CHECKOV = PROJECT_ROOT / "tools" / "checkov" / ".venv" / "bin" / "checkov"
 CONFIG = PROJECT_ROOT / "tools" / "checkov" / ".checkov.yaml"
 SKIP_LINE = re.compile(r"^\s+-\s+(?P<id>CKV2?_[A-Z]+_\d+)\s*(?:#\s*(?P<reason>.*))?$")
 # A fake AWS key: checkov's secrets scan must find it in a broken copy of the local stack.
+# The opt-in GitHub identities (stacks/gcp/github_identity.py). Not the allowlist: its external IP is
+# what CKV_GCP_40 refuses, and what that setting asks for (its SSH-only rule: tests/policy/gcp_rules.py).
+GITHUB = {"GCP_GITHUB_REPOSITORY": "example/zoomcamp-kestra"}
 PLANTED_SECRET = "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 
@@ -112,6 +117,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory, local_synth: Any, gcp_synt
     for folder, synth in {
         "local": local_synth,
         "gcp": gcp_synth,
+        "gcp_github": synth_stack("gcp", {**GCP_ENV, **GITHUB}),
         "broken_gcp": broken_gcp(gcp_synth),
         "broken_local": broken_local(local_synth),
     }.items():
@@ -123,6 +129,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory, local_synth: Any, gcp_synt
 @pytest.mark.slow
 def test_both_stacks_pass_checkov(scanned: list[dict[str, Any]]) -> None:
     assert failures(scanned, "gcp") == []
+    assert failures(scanned, "gcp_github") == []
     assert failures(scanned, "local") == []
     # The gcp JSON was really read: its policies ran and passed.
     assert {"CKV_GCP_29", "CKV_GCP_114", "CKV_GCP_39", "CKV_GCP_32", "CKV_GCP_40", "CKV2_GCP_12"} <= passes(

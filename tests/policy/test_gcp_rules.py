@@ -110,6 +110,7 @@ def member(role: str) -> dict[str, str]:
     }
 
 
+KESTRA_ALLOW = [{"protocol": "tcp", "ports": ["8080"]}]
 WORLD_SSH = {
     "name": "ssh",
     "network": "n",
@@ -236,6 +237,27 @@ CASES: list[tuple[str, Callable[[Synth], list[str]], Callable[[Synth], None], st
     ),
     ("public-ip", vm_is_hardened, public_ip, "has an external IP without an allowlist"),
     ("world-ssh", ingress_is_iap_or_allowlist, add("google_compute_firewall", WORLD_SSH), "ingress from 0.0.0.0/0"),
+    (
+        "allowlist-to-kestra",
+        lambda s: ingress_is_iap_or_allowlist(s, ["203.0.113.0/24"]),
+        add("google_compute_firewall", {**WORLD_SSH, "source_ranges": ["203.0.113.0/24"], "allow": KESTRA_ALLOW}),
+        "opens 8080 beyond IAP; only SSH (22) may",
+    ),
+    (
+        "allowlist-every-port",
+        lambda s: ingress_is_iap_or_allowlist(s, ["203.0.113.0/24"]),
+        add(
+            "google_compute_firewall",
+            {**WORLD_SSH, "source_ranges": ["203.0.113.0/24"], "allow": [{"protocol": "all"}]},
+        ),
+        "opens every port beyond IAP",
+    ),
+    (
+        "allowlist-wide",
+        lambda s: ingress_is_iap_or_allowlist(s, ["198.51.0.0/16"]),
+        add("google_compute_firewall", {**WORLD_SSH, "source_ranges": ["198.51.0.0/16"]}),
+        "198.51.0.0/16 is wider than /24",
+    ),
     (
         "no-iap",
         ingress_is_iap_or_allowlist,

@@ -171,6 +171,7 @@ def test_pr_workflow_keeps_one_comment_and_says_when_the_real_plan_is_off() -> N
     assert "<!-- zoomcamp-plan-diff -->" in script and "updateComment" in script and "createComment" in script
     assert "Not run: this repository has no Workload Identity Federation configured" in script
     assert "vars.GCP_WORKLOAD_IDENTITY_PROVIDER != ''" in pr["gcp-plan"]["if"]
+    assert "vars.GCP_PLAN_SERVICE_ACCOUNT != ''" in pr["gcp-plan"]["if"]
     assert "head.repo.full_name == github.repository" in pr["gcp-plan"]["if"]
     assert "--format markdown" in pr["offline-diff"]["steps"][-1]["run"]
 
@@ -200,3 +201,41 @@ def test_e2e_runs_the_learners_path_on_a_hosted_runner_with_a_time_limit() -> No
     assert -1 not in positions and positions == sorted(positions), dict(zip(order, positions, strict=True))
     (sandbox,) = [step for step in steps(job) if step.get("env", {}).get("ZOOMCAMP_SANDBOX") == "true"]
     assert "make destroy-local" in sandbox["run"] and "docker volume ls -q --filter name=zoomcamp-" in sandbox["run"]
+
+
+def _service_account_vars(path: Path) -> set[str]:
+    return set(re.findall(r"vars\.(GCP_\w*SERVICE_ACCOUNT)\b", path.read_text(encoding="utf-8")))
+
+
+def test_pull_requests_and_the_deploy_name_different_identities() -> None:
+    """A PR runs its own code: it must never be able to name the deployer (issue 22, item 1).
+    The trust behind the names (who may act as each account) is the gcp stack's:
+    tests/unit/test_github_identity.py."""
+    pr, deploy = ROOT / ".github/workflows/pr.yml", ROOT / ".github/workflows/deploy.yml"
+    assert _service_account_vars(pr) == {"GCP_PLAN_SERVICE_ACCOUNT"}
+    assert _service_account_vars(deploy) == {"GCP_DEPLOY_SERVICE_ACCOUNT"}
+    # Neither the deployer's variable nor the old shared one appears anywhere in pr.yml.
+    text = pr.read_text(encoding="utf-8")
+    assert "GCP_DEPLOY_SERVICE_ACCOUNT" not in text and not re.search(r"\bGCP_SERVICE_ACCOUNT\b", text)
+    for path in (pr, deploy):
+        auth = [
+            s for job in jobs(path).values() for s in steps(job) if "google-github-actions/auth" in s.get("uses", "")
+        ]
+        (expected,) = _service_account_vars(path)
+        assert [step["with"]["service_account"] for step in auth] == [f"${{{{ vars.{expected} }}}}"]
+
+
+def test_no_pull_request_job_from_a_fork_can_ask_for_a_token() -> None:
+    for name, job in jobs(ROOT / ".github/workflows/pr.yml").items():
+        if job.get("permissions", {}).get("id-token") == "write":
+            assert "github.event.pull_request.head.repo.full_name == github.repository" in job.get("if", ""), name
+            assert "environment" not in job, f"{name}: an environment would change the token's subject"
+
+
+def test_the_deploy_runs_only_by_hand_on_main_in_the_gcp_environment() -> None:
+    workflow = load(ROOT / ".github/workflows/deploy.yml")
+    assert set(workflow["on"]) == {"workflow_dispatch"}
+    for name, job in workflow["jobs"].items():
+        if job.get("permissions", {}).get("id-token") == "write":
+            assert job.get("environment") == "gcp", name
+            assert job.get("if") == "github.ref == 'refs/heads/main'", name

@@ -57,6 +57,7 @@ def test_good_overrides_are_taken() -> None:
             "GCP_MACHINE_TYPE": "e2-standard-4",
             "GCP_ALLOWED_CIDRS": "203.0.113.7/32, 198.51.100.0/24",
             "GCP_RAW_CSV_RETENTION_DAYS": "90",
+            "GCP_GITHUB_REPOSITORY": "My-Org/zoomcamp.kestra_2",
             "ZOOMCAMP_GIT_BRANCH": "feature/gcp-flows",
             "ZOOMCAMP_GIT_FLOWS_DIR": "kestra/flows",
             "ZOOMCAMP_GIT_FILES_DIR": "analytics/dbt",
@@ -73,6 +74,7 @@ def test_good_overrides_are_taken() -> None:
     )
     gcp = settings.gcp
     assert gcp.allowed_cidrs == ("203.0.113.7/32", "198.51.100.0/24")
+    assert gcp.github_repository == "My-Org/zoomcamp.kestra_2"
     assert (gcp.machine_type, gcp.raw_csv_retention_days) == ("e2-standard-4", 90)
     assert gcp.git.branch == "feature/gcp-flows"
     assert (gcp.git.flows_directory, gcp.git.files_directory) == ("kestra/flows", "analytics/dbt")
@@ -94,7 +96,18 @@ BAD_INPUTS = [
     ({"GCP_DATASET": "ny-taxi"}, "try 'ny_taxi'"),
     ({"GCP_DATASET": "ny taxi!"}, "try 'ny_taxi_'"),
     ({"GCP_MACHINE_TYPE": "big"}, "GCP_MACHINE_TYPE='big' must be a Compute Engine machine type such as e2-standard-2"),
-    ({"GCP_ALLOWED_CIDRS": "0.0.0.0/0"}, "has '0.0.0.0/0': that opens Kestra's plain-HTTP login"),
+    ({"GCP_ALLOWED_CIDRS": "0.0.0.0/0"}, "GCP_ALLOWED_CIDRS='0.0.0.0/0' has '0.0.0.0/0', wider than /24"),
+    ({"GCP_ALLOWED_CIDRS": "203.0.113.7/32,10.0.0.0/8"}, "has '10.0.0.0/8', wider than /24: list your own address"),
+    ({"GCP_ALLOWED_CIDRS": "198.51.100.0/23"}, "has '198.51.100.0/23', wider than /24"),
+    ({"GCP_ALLOWED_CIDRS": "2001:db8::/56"}, "has '2001:db8::/56': the VM has no IPv6 address; list IPv4 ranges"),
+    (
+        {"GCP_GITHUB_REPOSITORY": "zoomcamp-kestra"},
+        "GCP_GITHUB_REPOSITORY='zoomcamp-kestra' must be a GitHub repository",
+    ),
+    ({"GCP_GITHUB_REPOSITORY": "https://github.com/me/repo"}, "must be a GitHub repository as owner/name"),
+    ({"GCP_GITHUB_REPOSITORY": "me/repo' || true"}, "must be a GitHub repository as owner/name"),
+    ({"GCP_GITHUB_REPOSITORY": "-me/repo"}, "must be a GitHub repository as owner/name"),
+    ({"GCP_GITHUB_REPOSITORY": "me/.."}, "must be a GitHub repository as owner/name"),
     ({"GCP_ALLOWED_CIDRS": "203.0.113.7/24"}, "did you mean 203.0.113.0/24?"),
     ({"GCP_ALLOWED_CIDRS": "my-laptop"}, "has 'my-laptop', not an IPv4 CIDR range"),
     ({"GCP_RAW_CSV_RETENTION_DAYS": "0"}, "GCP_RAW_CSV_RETENTION_DAYS='0' must be a whole number of days from 1"),

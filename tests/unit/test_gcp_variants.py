@@ -17,11 +17,13 @@ import yaml
 from flowcheck.flow_catalog import parse_flow_file
 from flowcheck.flow_lint import lint_flow_text, lint_report_text
 from stacks.gce import cloud_init, system_flows
+from stacks.gcp.security import IAP_RANGE
 from stacks.settings import PROJECT_ROOT, Settings
 from tests.policy.gcp_rules import (
     buckets_are_private_and_protected,
     dataset_is_protected,
     ingress_is_iap_or_allowlist,
+    of_type,
     user_data_of,
     vm_is_hardened,
 )
@@ -53,14 +55,24 @@ def test_only_sandbox_mode_lets_destroy_take_the_data(gcp_synth: dict[str, Any],
     assert user_data_of(sandbox_synth) == user_data_of(gcp_synth)
 
 
-def test_an_allowlist_opens_only_kestra_to_only_those_ranges(allowlist_synth: dict[str, Any]) -> None:
-    """The rules, the external IP and the URL output, with and without the allowlist:
-    tests/inventories/gcp-allowlist.yaml, gcp-default.yaml. Here: the policy accepts exactly that."""
+def test_an_allowlist_opens_only_ssh_to_only_those_ranges(allowlist_synth: dict[str, Any]) -> None:
+    """The rules, the external IP and the SSH tunnel output, with and without the allowlist:
+    tests/inventories/gcp-allowlist.yaml, gcp-default.yaml. Here: the policy accepts exactly that,
+    and Kestra's plain-HTTP port stays reachable from IAP alone."""
     assert ingress_is_iap_or_allowlist(allowlist_synth, ALLOWED) == []
     assert vm_is_hardened(allowlist_synth, external_ip_allowed=True) == []
     # Without the allowlist being declared, the same JSON breaks both rules.
     assert any("203.0.113.7/32" in p for p in ingress_is_iap_or_allowlist(allowlist_synth))
     assert any("external IP" in p for p in vm_is_hardened(allowlist_synth))
+    kestra_sources = {
+        source
+        for rule in of_type(allowlist_synth, "google_compute_firewall").values()
+        if any("8080" in block.get("ports", []) for block in rule["allow"])
+        for source in rule["source_ranges"]
+    }
+    assert kestra_sources == {IAP_RANGE}
+    assert "kestra_external_url" not in allowlist_synth["output"]
+    assert allowlist_synth["output"]["ssh_tunnel_command"]["value"].endswith("-- -N -L 8080:localhost:8080")
 
 
 def sync_flow(source: system_flows.GitSource) -> system_flows.SystemFlow:
