@@ -26,6 +26,7 @@ from tests.policy.gcp_rules import (
     of_type,
     user_data_of,
     vm_is_hardened,
+    written_files,
 )
 from tests.support.gcp_env import GCP_ENV
 from tests.support.synth import repository_catalog, synth_stack
