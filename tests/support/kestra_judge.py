@@ -150,6 +150,48 @@ def encryption_key_problem(key: str) -> str | None:
     return None if run.returncode == 0 and answer == "ok" else (answer or run.stderr.strip()[-300:])
 
 
+@dataclass(frozen=True)
+class KestraRun:
+    """A flow of core tasks run by Kestra's own task code (tools/kestra/src/FlowRun.java)."""
+
+    inputs: dict[str, object]
+    tasks: list[dict[str, object]]
+    logs: list[str]  # Kestra's task log lines: "LEVEL logger - message"
+
+    def task(self, task_id: str) -> dict[str, object]:
+        return next(task for task in self.tasks if task["id"] == task_id)
+
+
+_TASK_LOG = re.compile(r"^(TRACE|DEBUG|INFO|WARN|ERROR) f\.\S+ - (.*)$")
+
+
+def run_core_flow(path: Path, inputs: dict[str, object]) -> KestraRun:
+    """Run a flow made only of Kestra's core runnable tasks, with Kestra's own code, in one JVM."""
+    with tempfile.TemporaryDirectory(prefix="kestra-run-") as storage:
+        run = subprocess.run(
+            [
+                java_for_kestra(),
+                f"-Dlogback.configurationFile={KESTRA_DIR / 'src' / 'logback.xml'}",
+                "-cp",
+                f"{KESTRA_DIR / 'classes'}:{KESTRA_DIR / 'lib'}/*",
+                "FlowRun",
+                storage,
+                str(path),
+                json.dumps(inputs),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=240,
+        )
+    if run.returncode != 0 or not run.stdout.strip():
+        tail = [ln for ln in run.stderr.splitlines() if ln.strip() and not ln.startswith("\tat ")][-3:]
+        raise KestraUnavailable(f"Kestra's FlowRun exited {run.returncode}: {' | '.join(tail)}")
+    answer = json.loads(run.stdout.strip().splitlines()[-1])
+    logs = [f"{m[1]} {m[2]}" for ln in run.stderr.splitlines() if (m := _TASK_LOG.match(ln))]
+    return KestraRun(inputs=answer["inputs"], tasks=answer["tasks"], logs=logs)
+
+
 _PROBE_PROPERTY = "zzUnknownProbeProperty"
 _KNOWN = re.compile(r"known properties: (.*)\)", re.DOTALL)
 
