@@ -5,8 +5,10 @@ Kestra rejects a flow whose `type` it does not know, and old aliases (`io.kestra
 flow that works today and breaks on the next upgrade. Every type used under flows/ (course
 flows, the dbt flows, the GCE system flows) must be listed here, with the properties
 Kestra requires and the properties that hold nested tasks.
-Sources: the plugin pages on kestra.io for Kestra 1.3 and the plugins' source (kestra-io/kestra,
-kestra-io/plugin-*), one line per type below.
+Sources: each plugin's Java source at the newest release built against Kestra 1.3 (SOURCES below;
+its `kestraVersion` in gradle.properties), its classes' @PluginProperty / Property<...> fields and
+those of their superclasses; the Docker task runner's and script base class's from Kestra's own
+`io.kestra:script` jar at KESTRA_VERSION.
 
 `required`: the properties a task cannot run without: marked Required on the plugin page
 (Kestra rejects the flow when it is saved), or, where noted, not marked but dereferenced
@@ -107,11 +109,27 @@ _EXEC_SCRIPT = (
     "inputFiles outputFiles outputDirectory targetOS docker"
 )
 # AbstractPythonExecScript (plugin-script-python), the base of both python tasks.
-_PYTHON_EXEC = _EXEC_SCRIPT + " dependencies pythonVersion dependencyCacheEnabled packageManager"
+_PYTHON_EXEC = (
+    _EXEC_SCRIPT + " dependencies pythonVersion dependencyCacheEnabled packageManager uvAutoInstallEnabled "
+    "uvInstallerSha256 uvInstallerVersion"
+)
 _PYTHON_SCRIPT = _PYTHON_EXEC + " script"
 # AbstractJdbcBaseQuery (plugin-jdbc); store/fetchOne/fetch are the deprecated fetchType spellings.
-_JDBC_QUERY = "url username password timeZoneId sql afterSQL fetchType fetchSize parameters store fetchOne fetch"
+_JDBC_CONNECTION = "url username password connectionPooling connectionPoolSize scheme"
+_JDBC_QUERY = f"{_JDBC_CONNECTION} timeZoneId sql afterSQL fetchType fetchSize parameters store fetchOne fetch"
 _PG_SSL = "ssl sslMode sslRootCert sslCert sslKey sslKeyPassword"
+# AbstractCopy (plugin-jdbc-postgres): the COPY options both directions share.
+_PG_COPY = (
+    "table columns format oids freeze delimiter nullString header quote escape forceQuote forceNotNull forceNull "
+    "encoding socketTimeout"
+)
+# AbstractCloningTask (plugin-git): connection and credentials of every task that clones; AbstractSyncTask adds
+# what a sync reads and whether it deletes.
+_GIT_CLONING = (
+    "url username password privateKey passphrase cloneSubmodules connectTimeout readTimeout gitConfig noProxy "
+    "trustedCaPemPath"
+)
+_GIT_SYNC = f"{_GIT_CLONING} branch gitDirectory delete dryRun failOnMissingDirectory"
 # AbstractGcs / AbstractBigquery (plugin-gcp): credentials and project of every GCP task.
 _GCP = "projectId serviceAccount impersonatedServiceAccount scopes"
 
@@ -164,40 +182,41 @@ PLUGINS: dict[str, PluginSpec] = {
             _PYTHON_EXEC + " commands",
             **_SCRIPT,
         ),
-        _task("io.kestra.plugin.scripts.shell.Script", "script", **_SCRIPT),
-        _task("io.kestra.plugin.scripts.shell.Commands", "commands", **_SCRIPT),
+        _task("io.kestra.plugin.scripts.shell.Script", "script", _EXEC_SCRIPT + " script", **_SCRIPT),
+        _task("io.kestra.plugin.scripts.shell.Commands", "commands", _EXEC_SCRIPT + " commands", **_SCRIPT),
         # databases
         _task(
             "io.kestra.plugin.jdbc.postgresql.Queries",
             "url sql",
             f"{_JDBC_QUERY} transaction outputFiles {_PG_SSL}",
         ),
-        _task("io.kestra.plugin.jdbc.postgresql.Query", "url sql", f"{_JDBC_QUERY} {_PG_SSL}"),
+        _task("io.kestra.plugin.jdbc.postgresql.Query", "url sql", f"{_JDBC_QUERY} outputFiles {_PG_SSL}"),
         # url and table are not marked Required, but COPY cannot run without them.
         _task(
             "io.kestra.plugin.jdbc.postgresql.CopyIn",
             "url from table",
-            f"from url username password {_PG_SSL} table columns format oids freeze delimiter nullString header "
-            "quote escape forceQuote forceNotNull forceNull encoding socketTimeout",
+            f"from {_JDBC_CONNECTION} {_PG_SSL} {_PG_COPY}",
         ),
-        _task("io.kestra.plugin.jdbc.postgresql.CopyOut", "url"),
+        _task("io.kestra.plugin.jdbc.postgresql.CopyOut", "url", f"sql {_JDBC_CONNECTION} {_PG_SSL} {_PG_COPY}"),
         _task(
             "io.kestra.plugin.jdbc.duckdb.Query",
             "sql",
-            f"{_JDBC_QUERY} inputFiles outputFiles databaseUri outputDbFile",
+            f"{_JDBC_QUERY} inputFiles outputFiles databaseUri outputDbFile communityExtensions",
         ),
         _task(
             "io.kestra.plugin.jdbc.duckdb.Queries",
             "sql",
+            f"{_JDBC_QUERY} transaction inputFiles outputFiles databaseUri outputDbFile communityExtensions",
         ),
         # Google Cloud (credentials: Application Default Credentials, never a serviceAccount key)
         # from and to are not marked Required, but the upload dereferences both.
         _task(
             "io.kestra.plugin.gcp.gcs.Upload",
             "from to",
-            f"{_GCP} from to contentType contentEncoding contentDisposition cacheControl",
+            f"{_GCP} from to contentType contentEncoding contentDisposition cacheControl validateChecksum "
+            "expectedMd5 expectedCrc32c",
         ),
-        _task("io.kestra.plugin.gcp.gcs.Delete", "uri"),
+        _task("io.kestra.plugin.gcp.gcs.Delete", "uri", f"{_GCP} uri errorOnMissing"),
         _task(
             "io.kestra.plugin.gcp.bigquery.Query",
             "sql",
@@ -250,11 +269,14 @@ PLUGINS: dict[str, PluginSpec] = {
         _task(
             "io.kestra.plugin.git.Clone",
             "url",
-            "url branch commit tag cloneSubmodules connectTimeout depth directory gitConfig noProxy username password "
-            "privateKey passphrase trustedCaPemPath",
+            f"{_GIT_CLONING} branch commit tag depth directory cloneAllBranches noTags",
         ),
-        _task("io.kestra.plugin.git.SyncFlows", "url targetNamespace"),
-        _task("io.kestra.plugin.git.SyncNamespaceFiles", "url namespace"),
+        _task(
+            "io.kestra.plugin.git.SyncFlows",
+            "url targetNamespace",
+            f"{_GIT_SYNC} targetNamespace includeChildNamespaces ignoreInvalidFlows",
+        ),
+        _task("io.kestra.plugin.git.SyncNamespaceFiles", "url namespace", f"{_GIT_SYNC} namespace"),
         # triggers
         _trigger(
             "io.kestra.plugin.core.trigger.Schedule",
@@ -272,6 +294,24 @@ PLUGINS: dict[str, PluginSpec] = {
         ),
     )
 }
+
+# Where each plugin package's property lists were read: repository, release tag, the Kestra it is built against.
+SOURCES: dict[str, str] = {
+    "io.kestra.plugin.jdbc.": "kestra-io/plugin-jdbc v1.15.5 (Kestra 1.3.19)",
+    "io.kestra.plugin.scripts.python.": "kestra-io/plugin-scripts v1.9.8 (Kestra 1.3.19), plugin-script-python",
+    "io.kestra.plugin.scripts.shell.": "kestra-io/plugin-scripts v1.9.8 (Kestra 1.3.19), plugin-script-shell",
+    "io.kestra.plugin.scripts.runner.docker.": "Kestra's own io.kestra:script module at KESTRA_VERSION",
+    "io.kestra.plugin.gcp.": "kestra-io/plugin-gcp v2.11.0 (Kestra 1.3.19)",
+    "io.kestra.plugin.dbt.": "kestra-io/plugin-dbt v1.7.3 (Kestra 1.3.26)",
+    "io.kestra.plugin.ai.": "kestra-io/plugin-ai v1.16.0 (Kestra 1.3.17)",
+    "io.kestra.plugin.git.": "kestra-io/plugin-git v2.0.11 (Kestra 1.3.13)",
+}
+
+
+def source_of(type_: str) -> str | None:
+    """The release a plugin type's property list was read from (None for Kestra's core types)."""
+    return next((source for prefix, source in SOURCES.items() if type_.startswith(prefix)), None)
+
 
 CORE_PREFIX = "io.kestra.plugin.core."
 CORE_PROPERTIES_FILE = Path(__file__).with_name("kestra_core_properties.json")

@@ -135,3 +135,13 @@ def test_tasks_in_error_and_finally_branches_of_flowable_tasks_are_checked() -> 
         "f.yaml: task 'alert': 'mesage' is not a property of io.kestra.plugin.core.log.Log; Kestra rejects the flow "
         "(check its plugin page)",
     ]
+
+
+def test_every_plugin_type_is_traced_to_the_release_its_properties_were_read_from() -> None:
+    """Kestra cannot load the plugins here, so each plugin's property list names its source release."""
+    untraced = sorted(
+        t
+        for t, spec in kestra_plugins.PLUGINS.items()
+        if not kestra_plugins.is_core(t) and (spec.properties is None or kestra_plugins.source_of(t) is None)
+    )
+    assert not untraced, f"give {untraced} a property list and a SOURCES entry in flowcheck/kestra_plugins.py"
