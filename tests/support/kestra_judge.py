@@ -21,13 +21,11 @@ import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from xml.etree import ElementTree
 
 from common.errors import BundleError, CommandLine, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 KESTRA_DIR = ROOT / "tools" / "kestra"
-POM = KESTRA_DIR / "pom.xml"
 
 # Plugin type prefix -> the Maven artifact that would bring it. Every version of these tried on
 # 2026-12-02 answered 404 (maven-metadata.xml included); see tools/kestra/pom.xml.
@@ -43,7 +41,6 @@ UNSERVED_PLUGINS = {
     "io.kestra.plugin.ai.": "io.kestra.plugin:plugin-ai",
 }
 _INVALID_TYPE = "Validation error: Invalid type: "
-_POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
 
 class KestraUnavailable(BundleError):
@@ -80,11 +77,10 @@ class KestraVerdict:
 
 
 def pinned_kestra_version() -> str:
-    """The Kestra version tools/kestra/pom.xml resolves (its `kestra.version` property)."""
-    version = ElementTree.parse(POM).findtext("m:properties/m:kestra.version", namespaces=_POM_NS)
-    if not version:
-        raise KestraUnavailable(f"{POM.relative_to(ROOT)} has no <kestra.version> property")
-    return version.strip()
+    """The Kestra version tools/ensure_kestra.sh resolves: stacks/versions.py's, passed to Maven."""
+    from stacks.versions import KESTRA_VERSION
+
+    return KESTRA_VERSION
 
 
 @cache

@@ -26,7 +26,7 @@ import java.util.Optional;
  * code: the flow parsed with its plugin defaults, the inputs typed by FlowInputOutput, each task's
  * RunContext made by RunContextFactory from the execution so far, the task's own run(). This is a
  * worker's job done in sequence: Kestra's executor, scheduler and queues are not published for a
- * JVM without a server (runner-memory 1.3.31 is an empty jar), so flowable tasks, concurrency
+ * JVM without a server (runner-memory is an empty jar at the pinned version), so flowable tasks, concurrency
  * and triggers are not run here.
  *
  * Usage: java -cp classes:lib/* FlowRun STORAGE_DIR FLOW_FILE INPUTS_JSON
