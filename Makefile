@@ -19,7 +19,7 @@ CDKTF := npx --no-install cdktf
 
 .PHONY: help setup synth synth-local test lint format doctor deploy-local destroy-local deploy-gcp destroy-gcp \
 	inventory-update snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows kestra-table kestra-properties pull-flows \
-	smoke
+	smoke regenerate
 
 help: ## List the targets with a one-line description
 	@if [ -t 1 ]; then bold=$$'\033[1m' plain=$$'\033[0m'; else bold= plain=; fi; \
@@ -128,6 +128,8 @@ check-flows: setup ## Validate flows/*.yaml offline, with synth's own verdict: e
 
 kestra-table: setup ## Ask Kestra itself about every broken fixture and print its verdict beside flow_lint's
 	@$(PY) -m tests.support.kestra_judge table
+
+regenerate: inventory-update kestra-properties ## After a version bump in stacks/versions.py: rewrite what records it (inventories, Kestra's core properties)
 
 kestra-properties: setup ## Rewrite flowcheck/kestra_core_properties.json from Kestra's own answer (review the diff!)
 	$(PY) -m tests.support.kestra_judge properties

@@ -2,14 +2,14 @@
 
 - flow_catalog: the one verdict on a folder of flows, each file parsed and checked once (synth, the
   doctor, `make check-flows` = `python -m flowcheck.flow_catalog`, the tests);
-- flow_lint: the rules on one flow (types and properties, inputs, triggers, Pebble references), with
-  kestra_plugins (the allowed plugin types; kestra_core_properties.json is Kestra's own list, written
-  by `make kestra-properties`), pebble (Kestra's template language), kestra_cron (its cron flavour),
-  kestra_ids (its id and namespace patterns) and strict_yaml (the YAML loader that names repeated keys).
+- flow_lint: only what Kestra cannot judge on this machine (plugin types and their properties, from
+  kestra_plugins; kestra_core_properties.json is Kestra's own list of core properties, written by
+  `make kestra-properties`) and the project's policy warnings; Kestra itself validates, renders and
+  runs the flows in the tests;
+- kestra_cron (Kestra's cron flavour, for the Git-sync schedule setting), kestra_ids (its id and
+  namespace patterns) and strict_yaml (the YAML loader that names repeated keys).
 
-It works on any flow file and knows nothing of the stacks. It needs only PyYAML and cron-converter
-(with their requirements). On the Compute Engine VM Kestra itself validates what its Git sync
-imports (plugin-git's SyncFlows, stacks/gce/system_flows.py); nothing of this package runs there.
+It works on any flow file and knows nothing of the stacks; it needs only PyYAML and cron-converter.
 
 May import: flowcheck, common.
 """

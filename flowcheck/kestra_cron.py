@@ -1,13 +1,12 @@
-"""Kestra's cron flavour, checked in one place for its two users: the flow checker's Schedule
-triggers (flowcheck/flow_lint.py) and the Git sync schedule setting (stacks/settings.py).
+"""Kestra's cron flavour, for the Git sync schedule setting (stacks/settings.py): a bad value is
+refused at synth, where no Kestra runs (a flow's own Schedule triggers Kestra judges in the tests).
 
 Kestra's Schedule trigger parses `cron` with cron-utils, using its own definition (Kestra's
 io.kestra.plugin.core.trigger.Schedule): the five Unix fields with strict ranges, names (JAN-DEC,
 SUN-SAT), both 0 and 7 for Sunday, no `?`, `L`, `W` or `#`; a leading seconds field only with
 `withSeconds: true`; and exactly seven nicknames, lower-case. The fields themselves are checked by
-cron-converter, which reads that same strict Unix syntax (test_cron_rules in
-tests/flows/test_flow_lint.py holds the cases, each verdict Kestra's own; the bad_flows fixtures
-trigger_*cron* go through Kestra in every test run). croniter, the better-known library, accepts
+cron-converter, which reads that same strict Unix syntax (tests/unit/test_kestra_cron.py holds the
+cases, and asks Kestra itself for each verdict in every test run). croniter, the better-known library, accepts
 `?`, `L`, `W`, `#`, reversed ranges and a sixth or seventh field, all of which Kestra refuses.
 What no library knows is Kestra's own framing, so it stays here by hand: the nickname list and
 the field count that `withSeconds` decides.

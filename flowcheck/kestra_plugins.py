@@ -4,9 +4,11 @@ Kestra rejects a flow whose `type` it does not know, and old aliases (`io.kestra
 `io.kestra.plugin.fs.http.*`) are on their way out: a learner who copies an old snippet gets a
 flow that works today and breaks on the next upgrade. Every type used under flows/ (course
 flows, the dbt flows, the GCE system flows) must be listed here, with the properties
-Kestra requires, the properties that hold nested tasks, and the outputs other tasks may read.
-Sources: the plugin pages on kestra.io for Kestra 1.3 and the plugins' source (kestra-io/kestra,
-kestra-io/plugin-*), one line per type below.
+Kestra requires and the properties that hold nested tasks.
+Sources: each plugin's Java source at the newest release built against Kestra 1.3 (SOURCES below;
+its `kestraVersion` in gradle.properties), its classes' @PluginProperty / Property<...> fields and
+those of their superclasses; the Docker task runner's and script base class's from Kestra's own
+`io.kestra:script` jar at KESTRA_VERSION.
 
 `required`: the properties a task cannot run without: marked Required on the plugin page
 (Kestra rejects the flow when it is saved), or, where noted, not marked but dereferenced
@@ -44,12 +46,8 @@ class PluginSpec:
     # Properties holding a list of tasks (`then`, `tasks`, ...) and a map of lists (`cases`).
     task_lists: tuple[str, ...] = ()
     task_maps: tuple[str, ...] = ()
-    # Output attributes other tasks may read as outputs.<id>.<name>; None = not checked.
-    outputs: frozenset[str] | None = frozenset()
     # The type's own properties (see the module docstring); None = unknown keys not checked.
     properties: frozenset[str] | None = None
-    # Extra Pebble names this task provides to its own properties (e.g. DuckDB's workingDir).
-    provides: frozenset[str] = frozenset()
     # True when the task runs a container image (containerImage must then be pinned).
     container: bool = False
     # Properties holding one nested plugin, with the kind it must be (`provider: {type: ...}`).
@@ -60,14 +58,11 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-def _task(
-    type_: str, required: str = "", outputs: str | None = "", properties: str | None = None, **extra: object
-) -> PluginSpec:
+def _task(type_: str, required: str = "", properties: str | None = None, **extra: object) -> PluginSpec:
     return PluginSpec(
         type=type_,
         kind="task",
         required=frozenset(required.split()),
-        outputs=None if outputs is None else frozenset(outputs.split()),
         properties=None if properties is None else _words(properties),
         **extra,  # type: ignore[arg-type]
     )
@@ -86,7 +81,6 @@ def _nested(type_: str, kind: Kind, required: str = "", properties: str | None =
         type=type_,
         kind=kind,
         required=frozenset(required.split()),
-        outputs=None,
         properties=None if properties is None else _words(properties),
     )
 
@@ -107,9 +101,7 @@ COMMON_NESTED_KEYS = COMMON_RUNNER_KEYS
 _FLOWABLE_LISTS = ("errors", "finally")
 
 
-_SCRIPT = {"provides": frozenset({"workingDir", "outputDir"}), "container": True}
-_SCRIPT_OUTPUTS = "exitCode outputFiles vars taskRunner"
-_JDBC_QUERY_OUTPUTS = "row rows size uri"
+_SCRIPT = {"container": True}
 # AbstractExecScript (kestra-io/kestra script module), the base of every script and CLI task;
 # runner, docker, outputDirectory and warningOnStdErr are deprecated but still accepted.
 _EXEC_SCRIPT = (
@@ -117,23 +109,29 @@ _EXEC_SCRIPT = (
     "inputFiles outputFiles outputDirectory targetOS docker"
 )
 # AbstractPythonExecScript (plugin-script-python), the base of both python tasks.
-_PYTHON_EXEC = _EXEC_SCRIPT + " dependencies pythonVersion dependencyCacheEnabled packageManager"
+_PYTHON_EXEC = (
+    _EXEC_SCRIPT + " dependencies pythonVersion dependencyCacheEnabled packageManager uvAutoInstallEnabled "
+    "uvInstallerSha256 uvInstallerVersion"
+)
 _PYTHON_SCRIPT = _PYTHON_EXEC + " script"
 # AbstractJdbcBaseQuery (plugin-jdbc); store/fetchOne/fetch are the deprecated fetchType spellings.
-_JDBC_QUERY = "url username password timeZoneId sql afterSQL fetchType fetchSize parameters store fetchOne fetch"
+_JDBC_CONNECTION = "url username password connectionPooling connectionPoolSize scheme"
+_JDBC_QUERY = f"{_JDBC_CONNECTION} timeZoneId sql afterSQL fetchType fetchSize parameters store fetchOne fetch"
 _PG_SSL = "ssl sslMode sslRootCert sslCert sslKey sslKeyPassword"
+# AbstractCopy (plugin-jdbc-postgres): the COPY options both directions share.
+_PG_COPY = (
+    "table columns format oids freeze delimiter nullString header quote escape forceQuote forceNotNull forceNull "
+    "encoding socketTimeout"
+)
+# AbstractCloningTask (plugin-git): connection and credentials of every task that clones; AbstractSyncTask adds
+# what a sync reads and whether it deletes.
+_GIT_CLONING = (
+    "url username password privateKey passphrase cloneSubmodules connectTimeout readTimeout gitConfig noProxy "
+    "trustedCaPemPath"
+)
+_GIT_SYNC = f"{_GIT_CLONING} branch gitDirectory delete dryRun failOnMissingDirectory"
 # AbstractGcs / AbstractBigquery (plugin-gcp): credentials and project of every GCP task.
 _GCP = "projectId serviceAccount impersonatedServiceAccount scopes"
-# plugin-ai (kestra-io/plugin-ai v1.16.0, built against Kestra 1.3.17; its Maven artifact is not served
-# here): io.kestra.plugin.ai.domain.AIOutput, the outputs of both chat tasks.
-_GIT_SYNC = (
-    "url username password privateKey passphrase trustedCaPemPath noProxy connectTimeout readTimeout gitConfig "
-    "cloneSubmodules dryRun failOnMissingDirectory branch gitDirectory delete"
-)
-_AI_OUTPUTS = (
-    "textOutput jsonOutput tokenUsage finishReason toolExecutions intermediateResponses requestDuration outputFiles "
-    "thinking sources guardrailViolated guardrailViolationMessage"
-)
 
 PLUGINS: dict[str, PluginSpec] = {
     spec.type: spec
@@ -143,127 +141,105 @@ PLUGINS: dict[str, PluginSpec] = {
         _task(
             "io.kestra.plugin.core.http.Download",
             "uri",
-            "uri code headers length",
             "uri method body contentType formData headers options sslOptions failOnEmptyResponse saveAs allowFailed",
         ),
-        _task("io.kestra.plugin.core.http.Request", "uri", "uri code headers body encryptedBody formData"),
+        _task("io.kestra.plugin.core.http.Request", "uri"),
         _task("io.kestra.plugin.core.execution.Fail", properties="condition errorMessage"),
         _task("io.kestra.plugin.core.execution.Labels", "labels", properties="labels"),
         _task("io.kestra.plugin.core.flow.If", "condition then", task_lists=("then", "else", *_FLOWABLE_LISTS)),
         _task(
             "io.kestra.plugin.core.flow.Switch",
             "value",
-            "value defaults",
             task_lists=("defaults", *_FLOWABLE_LISTS),
             task_maps=("cases",),
         ),
         _task("io.kestra.plugin.core.flow.Sequential", "tasks", task_lists=("tasks", *_FLOWABLE_LISTS)),
         _task("io.kestra.plugin.core.flow.Parallel", "tasks", task_lists=("tasks", *_FLOWABLE_LISTS)),
-        _task("io.kestra.plugin.core.flow.ForEach", "values tasks", None, task_lists=("tasks", *_FLOWABLE_LISTS)),
+        _task("io.kestra.plugin.core.flow.ForEach", "values tasks", task_lists=("tasks", *_FLOWABLE_LISTS)),
         _task(
             "io.kestra.plugin.core.flow.WorkingDirectory",
             "tasks",
-            "uris",
             "cache namespaceFiles inputFiles outputFiles",
             task_lists=("tasks", *_FLOWABLE_LISTS),
-            provides=frozenset({"workingDir"}),
         ),
         _task(
             "io.kestra.plugin.core.flow.Subflow",
             "namespace flowId",
-            "executionId outputs state",
             "namespace flowId revision inputs labels wait transmitFailed inheritLabels restartBehavior scheduleDate "
             "outputs",
         ),
-        _task("io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles", "", "uris", ""),
-        _task("io.kestra.plugin.core.debug.Return", "format", "value"),
+        _task("io.kestra.plugin.core.storage.PurgeCurrentExecutionFiles", "", ""),
+        _task("io.kestra.plugin.core.debug.Return", "format"),
         _task("io.kestra.plugin.core.flow.Sleep", "duration"),  # the course's 01_hello_world
-        _task("io.kestra.plugin.core.output.OutputValues", "values", "values"),
+        _task("io.kestra.plugin.core.output.OutputValues", "values"),
         _task("io.kestra.plugin.core.kv.Set", "key value"),
-        _task("io.kestra.plugin.core.kv.Get", "key", "value"),
+        _task("io.kestra.plugin.core.kv.Get", "key"),
         # scripts (Docker task runner by default: the image must be pinned)
-        _task("io.kestra.plugin.scripts.python.Script", "script", _SCRIPT_OUTPUTS, _PYTHON_SCRIPT, **_SCRIPT),
+        _task("io.kestra.plugin.scripts.python.Script", "script", _PYTHON_SCRIPT, **_SCRIPT),
         _task(
             "io.kestra.plugin.scripts.python.Commands",
             "commands",
-            _SCRIPT_OUTPUTS,
             _PYTHON_EXEC + " commands",
             **_SCRIPT,
         ),
-        _task("io.kestra.plugin.scripts.shell.Script", "script", _SCRIPT_OUTPUTS, **_SCRIPT),
-        _task(
-            "io.kestra.plugin.scripts.shell.Commands",
-            "commands",
-            _SCRIPT_OUTPUTS,
-            _EXEC_SCRIPT + " commands",
-            **_SCRIPT,
-        ),
+        _task("io.kestra.plugin.scripts.shell.Script", "script", _EXEC_SCRIPT + " script", **_SCRIPT),
+        _task("io.kestra.plugin.scripts.shell.Commands", "commands", _EXEC_SCRIPT + " commands", **_SCRIPT),
         # databases
         _task(
             "io.kestra.plugin.jdbc.postgresql.Queries",
             "url sql",
-            "outputs",
             f"{_JDBC_QUERY} transaction outputFiles {_PG_SSL}",
         ),
-        _task("io.kestra.plugin.jdbc.postgresql.Query", "url sql", _JDBC_QUERY_OUTPUTS, f"{_JDBC_QUERY} {_PG_SSL}"),
+        _task("io.kestra.plugin.jdbc.postgresql.Query", "url sql", f"{_JDBC_QUERY} outputFiles {_PG_SSL}"),
         # url and table are not marked Required, but COPY cannot run without them.
         _task(
             "io.kestra.plugin.jdbc.postgresql.CopyIn",
             "url from table",
-            "rowCount",
-            f"from url username password {_PG_SSL} table columns format oids freeze delimiter nullString header "
-            "quote escape forceQuote forceNotNull forceNull encoding socketTimeout",
+            f"from {_JDBC_CONNECTION} {_PG_SSL} {_PG_COPY}",
         ),
-        _task("io.kestra.plugin.jdbc.postgresql.CopyOut", "url", "rowCount uri"),
+        _task("io.kestra.plugin.jdbc.postgresql.CopyOut", "url", f"sql {_JDBC_CONNECTION} {_PG_SSL} {_PG_COPY}"),
         _task(
             "io.kestra.plugin.jdbc.duckdb.Query",
             "sql",
-            _JDBC_QUERY_OUTPUTS + " outputFiles databaseUri",
-            f"{_JDBC_QUERY} inputFiles outputFiles databaseUri outputDbFile",
-            provides=frozenset({"workingDir", "outputFiles"}),
+            f"{_JDBC_QUERY} inputFiles outputFiles databaseUri outputDbFile communityExtensions",
         ),
         # plugin-jdbc v1.15.5 (built against Kestra 1.3.19): plugin-jdbc-duckdb's Queries.java and
         # DuckDbQueryInterface.java, on AbstractJdbcQueries (`transaction`) and AbstractJdbcBaseQuery.
         _task(
             "io.kestra.plugin.jdbc.duckdb.Queries",
             "sql",
-            "outputs outputFiles databaseUri",
             f"{_JDBC_QUERY} transaction inputFiles outputFiles databaseUri outputDbFile communityExtensions",
-            provides=frozenset({"workingDir", "outputFiles"}),
         ),
         # Google Cloud (credentials: Application Default Credentials, never a serviceAccount key)
         # from and to are not marked Required, but the upload dereferences both.
         _task(
             "io.kestra.plugin.gcp.gcs.Upload",
             "from to",
-            "uri",
-            f"{_GCP} from to contentType contentEncoding contentDisposition cacheControl",
+            f"{_GCP} from to contentType contentEncoding contentDisposition cacheControl validateChecksum "
+            "expectedMd5 expectedCrc32c",
         ),
-        _task("io.kestra.plugin.gcp.gcs.Delete", "uri", "uri deleted"),
+        _task("io.kestra.plugin.gcp.gcs.Delete", "uri", f"{_GCP} uri errorOnMissing"),
         _task(
             "io.kestra.plugin.gcp.bigquery.Query",
             "sql",
-            "jobId destinationTable rows row size uri",
             f"{_GCP} location retryAuto retryReasons retryMessages sql legacySql fetch store fetchOne fetchType "
             "clusteringFields destinationTable schemaUpdateOptions timePartitioningField timePartitioningType "
             "rangePartitioningField rangePartitioningStart rangePartitioningEnd rangePartitioningInterval "
             "writeDisposition createDisposition jobTimeout labels defaultDataset priority allowLargeResults "
             "useQueryCache flattenResults dryRun useLegacySql maximumBillingTier maximumBytesBilled maxResults",
         ),
-        _task("io.kestra.plugin.gcp.auth.OauthAccessToken", "", "accessToken", _GCP),  # gcp_dbt: token from ADC
-        # AI (10_chat_without_rag, 11_chat_with_rag), read from plugin-ai's source (see _AI_OUTPUTS): the
-        # required ones are @NotNull without a default; `aiResponse` / `completion` are deprecated outputs.
+        _task("io.kestra.plugin.gcp.auth.OauthAccessToken", "", _GCP),  # gcp_dbt: token from ADC
+        # AI (10_chat_without_rag, 11_chat_with_rag), read from plugin-ai's source (kestra-io/plugin-ai v1.16.0,
+        # built against Kestra 1.3.17): the required ones are @NotNull without a default.
         _task(
             "io.kestra.plugin.ai.completion.ChatCompletion",
             "messages provider",
-            _AI_OUTPUTS + " aiResponse",
             "messages provider configuration tools guardrails observability",
             plugins=(("provider", "provider"),),
         ),
         _task(
             "io.kestra.plugin.ai.rag.ChatCompletion",
             "prompt chatProvider",
-            _AI_OUTPUTS + " completion",
             "systemMessage prompt embeddings embeddingProvider chatProvider chatConfiguration "
             "contentRetrieverConfiguration contentRetrievers tools memory guardrails",
             plugins=(("chatProvider", "provider"), ("embeddingProvider", "provider"), ("embeddings", "embeddings")),
@@ -271,7 +247,6 @@ PLUGINS: dict[str, PluginSpec] = {
         _task(
             "io.kestra.plugin.ai.rag.IngestDocument",
             "provider embeddings",
-            "ingestedDocuments inputTokenCount outputTokenCount totalTokenCount embeddingStoreOutputs",
             "provider embeddings fromPath fromInternalURIs fromExternalURLs fromDocuments metadata documentSplitter "
             "drop bulkSize",
             plugins=(("provider", "provider"), ("embeddings", "embeddings")),
@@ -290,7 +265,6 @@ PLUGINS: dict[str, PluginSpec] = {
         _task(
             "io.kestra.plugin.dbt.cli.DbtCLI",
             "commands",
-            _SCRIPT_OUTPUTS,
             f"{_EXEC_SCRIPT} commands profiles projectDir parseRunResults storeManifest loadManifest logFormat engine",
             **_SCRIPT,
         ),
@@ -303,10 +277,9 @@ PLUGINS: dict[str, PluginSpec] = {
         _task(
             "io.kestra.plugin.git.SyncFlows",
             "url targetNamespace",
-            "flows",
             f"{_GIT_SYNC} targetNamespace includeChildNamespaces ignoreInvalidFlows",
         ),
-        _task("io.kestra.plugin.git.SyncNamespaceFiles", "url", "files", f"{_GIT_SYNC} namespace"),
+        _task("io.kestra.plugin.git.SyncNamespaceFiles", "url", f"{_GIT_SYNC} namespace"),
         # triggers
         _trigger(
             "io.kestra.plugin.core.trigger.Schedule",
@@ -324,6 +297,24 @@ PLUGINS: dict[str, PluginSpec] = {
         ),
     )
 }
+
+# Where each plugin package's property lists were read: repository, release tag, the Kestra it is built against.
+SOURCES: dict[str, str] = {
+    "io.kestra.plugin.jdbc.": "kestra-io/plugin-jdbc v1.15.5 (Kestra 1.3.19)",
+    "io.kestra.plugin.scripts.python.": "kestra-io/plugin-scripts v1.9.8 (Kestra 1.3.19), plugin-script-python",
+    "io.kestra.plugin.scripts.shell.": "kestra-io/plugin-scripts v1.9.8 (Kestra 1.3.19), plugin-script-shell",
+    "io.kestra.plugin.scripts.runner.docker.": "Kestra's own io.kestra:script module at KESTRA_VERSION",
+    "io.kestra.plugin.gcp.": "kestra-io/plugin-gcp v2.11.0 (Kestra 1.3.19)",
+    "io.kestra.plugin.dbt.": "kestra-io/plugin-dbt v1.7.3 (Kestra 1.3.26)",
+    "io.kestra.plugin.ai.": "kestra-io/plugin-ai v1.16.0 (Kestra 1.3.17)",
+    "io.kestra.plugin.git.": "kestra-io/plugin-git v1.7.1 and v2.0.11 (Kestra 1.3.13): the same properties",
+}
+
+
+def source_of(type_: str) -> str | None:
+    """The release a plugin type's property list was read from (None for Kestra's core types)."""
+    return next((source for prefix, source in SOURCES.items() if type_.startswith(prefix)), None)
+
 
 CORE_PREFIX = "io.kestra.plugin.core."
 CORE_PROPERTIES_FILE = Path(__file__).with_name("kestra_core_properties.json")
@@ -370,38 +361,3 @@ ALIASES: dict[str, str] = {
     "io.kestra.plugin.scripts.runner.docker.DockerTaskRunner": "io.kestra.plugin.scripts.runner.docker.Docker",
 }
 DEPRECATED_PREFIXES = ("io.kestra.core.tasks.", "io.kestra.core.models.triggers.types.")
-
-# Flow-level keys Kestra 1.x accepts (it rejects unknown ones when the flow is saved).
-FLOW_KEYS = _words(
-    "id namespace description labels inputs outputs variables tasks errors finally afterExecution "
-    "triggers pluginDefaults concurrency retry sla checks disabled revision workerGroup"
-)
-# Task keys Kestra never renders with Pebble (free text: a `{{ example }}` there is not an error).
-NOT_RENDERED_KEYS = frozenset({"id", "type", "description"})
-
-INPUT_TYPES = _words(
-    "STRING SELECT MULTISELECT INT FLOAT BOOL DATETIME DATE TIME DURATION FILE JSON URI SECRET ARRAY YAML EMAIL"
-)
-DEPRECATED_INPUT_TYPES = {"ENUM": "SELECT", "BOOLEAN": "BOOL"}
-CONCURRENCY_BEHAVIORS = frozenset({"QUEUE", "CANCEL", "FAIL"})
-CHECK_BEHAVIORS = frozenset({"BLOCK_EXECUTION", "FAIL_EXECUTION", "CREATE_EXECUTION"})
-CHECK_STYLES = frozenset({"ERROR", "SUCCESS", "WARNING", "INFO"})
-
-# Pebble: what an expression may name (Kestra 1.x docs: expressions, functions, filters).
-PEBBLE_ROOTS = _words(
-    "inputs vars outputs trigger execution flow task taskrun parent parents labels envs globals kestra"
-)
-PEBBLE_FUNCTIONS = _words(
-    "kv secret render renderOnce read fromJson fromIon yaml json now currentEachOutput range max min "
-    "fileURI fileExists fileSize isFileEmpty errorLogs printContext encrypt decrypt randomInt "
-    "randomPort uuid id ksuid nanoId block parent http tasksWithState"
-)
-PEBBLE_FILTERS = _words(
-    "date dateAdd timestamp timestampMilli timestampMicro timestampNano number numberformat abs "
-    "upper lower capitalize title trim replace split join first last length default slugify "
-    "substringBefore substringAfter substringBeforeLast substringAfterLast startsWith endsWith "
-    "toJson toIon json yaml jq keys values sort rsort reverse slice merge chunk distinct flatten "
-    "base64encode base64decode sha1 sha256 sha512 md5 urlencode urldecode escapeChar indent nindent "
-    "string className abbreviate raw escape"
-)
-PEBBLE_TESTS = _words("defined null empty even odd iterable map json")

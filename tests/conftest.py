@@ -9,6 +9,8 @@ import pytest
 
 # tests.support imports `stacks` first: that silences the jsii banner before cdktf loads.
 from tests.support.gcp_env import GCP_ENV
+from tests.support.kestra_judge import KestraUnavailable
+from tests.support.kestra_render import KestraRenderer
 from tests.support.postgres_server import PostgresServer
 from tests.support.synth import synth_stack
 
@@ -42,3 +44,18 @@ def postgres() -> Iterator[PostgresServer]:
     """A real PostgreSQL (>= 15) for the whole run, started only if a test asks for it."""
     with PostgresServer() as server:
         yield server
+
+
+# The secrets the flows read, as a deployed stack provides them (SECRET_* environment variables).
+TEST_SECRETS = {"ZOOMCAMP_DB_PASSWORD": "test-password", "GEMINI_API_KEY": "test-gemini-key"}
+
+
+@pytest.fixture(scope="session")
+def kestra_renderer() -> Iterator[KestraRenderer]:
+    """Kestra's own template renderer, one JVM for the whole run (started only if a test asks)."""
+    try:
+        renderer = KestraRenderer(secrets=TEST_SECRETS).start()
+    except KestraUnavailable as error:
+        pytest.fail(f"Kestra's renderer is not available: {error}", pytrace=False)
+    yield renderer
+    renderer.close()

