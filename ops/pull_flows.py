@@ -115,6 +115,9 @@ def pull_flows(api: KestraApi, flows_dir: Path, namespace: str, out: TextIO, *, 
                 document = yaml.safe_load(text)
             except BundleError as error:
                 problems.append(f"{namespace}.{flow_id} in Kestra: {error}")
+        if not problems and not (isinstance(document.get("tasks"), list) and document["tasks"]):
+            # What the flow catalog refuses at synth (flowcheck/flow_catalog.py), refused before the write.
+            problems.append(f"{namespace}.{flow_id} in Kestra: 'tasks' must be a non-empty list of tasks")
         if not problems and (document.get("id"), document.get("namespace")) != (flow_id, namespace):
             problems.append(f"{namespace}.{flow_id} in Kestra: its source says id {document.get('id')!r}")
         if not problems and existing is None and path.exists():

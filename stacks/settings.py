@@ -517,7 +517,7 @@ class _EnvReader:
             self._fail(
                 name,
                 value,
-                "must be a pinned Kestra release such as kestra/kestra:v1.3.31 (never latest or develop), "
+                f"must be a pinned Kestra release such as {versions.KESTRA_IMAGE} (never latest or develop), "
                 "optionally with @sha256:<digest>",
             )
             return default

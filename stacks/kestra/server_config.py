@@ -64,7 +64,7 @@ def _storage_section(storage: LocalStorage | GcsStorage) -> dict[str, Any]:
     # Keys as the storage-gcs plugin names them (GcsStorage: bucket, projectId -> `project-id`;
     # Kestra's "Runtime and Storage" docs): its mapper rejects unknown keys at start-up.
     # No `service-account`: without a key the plugin uses Application Default Credentials,
-    # on Compute Engine the VM's attached account. Assumed, not verified on a 1.3.31 image:
+    # on Compute Engine the VM's attached account. Assumed, not verified on the pinned image:
     # storage-gcs ships in the default kestra/kestra image (kestra-io/kestra's `.plugins` list
     # names it; only the -no-plugins variant lacks plugins).
     return {"type": "gcs", "gcs": {"bucket": storage.bucket, "project-id": storage.project}}

@@ -113,3 +113,22 @@ def test_a_typo_in_a_flow_fails_with_kestras_message(kestra_renderer: KestraRend
     broken = yaml.safe_load(yaml.safe_dump(flow).replace("inputs.name }}!", "inputs.nmae }}!", 1))
     problems = unrendered(kestra_renderer, broken, cases()["01_hello_world"], stack_kv)
     assert len(problems) == 1 and "Unable to find `nmae` used in the expression" in problems[0], problems
+
+
+def test_kestra_renders_every_expression_of_the_system_flows(stack_kv: dict[str, str]) -> None:
+    """The flows the gcp stack writes for Kestra on the VM (stacks/gce/system_flows.py), with the
+    secret the VM gives Kestra (the webhook key; kestra-boot writes SECRET_GIT_SYNC_WEBHOOK_KEY)."""
+    from stacks.gce import system_flows
+
+    source = system_flows.GitSource("https://github.com/example/x.git", "main", "flows", "dbt", "*/15 * * * *", True)
+    flows = [
+        system_flows.git_sync_flow(source, "zoomcamp"),
+        system_flows.kv_flow({"GCP_DATASET": ("zoomcamp", "d")}, "zoomcamp"),
+    ]
+    renderer = KestraRenderer(secrets={system_flows.WEBHOOK_SECRET_NAME: "test-webhook-key"}).start()
+    try:
+        for flow in flows:
+            problems = unrendered(renderer, yaml.safe_load(flow.content), [{}], stack_kv)
+            assert not problems, f"{flow.flow_id}: Kestra cannot render " + "; ".join(problems)
+    finally:
+        renderer.close()

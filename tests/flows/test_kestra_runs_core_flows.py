@@ -9,7 +9,7 @@ from __future__ import annotations
 from tests.support.kestra_judge import run_core_flow
 from tests.support.synth import FLOWS_DIR
 
-HELLO_OUTPUT = "This value was produced by the generate_output task of this execution."
+HELLO_OUTPUT = "I was generated during this workflow."  # the course's text
 
 
 def test_hello_world_runs_in_kestra_as_the_lesson_shows() -> None:
@@ -26,6 +26,6 @@ def test_hello_world_runs_in_kestra_as_the_lesson_shows() -> None:
     # pluginDefaults put every Log of the flow at ERROR level, as the video shows.
     assert run.logs == [
         "ERROR Hello, Will!",
-        f"ERROR The output of generate_output: {HELLO_OUTPUT}",
+        f"ERROR This is an output: {HELLO_OUTPUT}",
         "ERROR Goodbye, Will!",
     ]

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from stacks.versions import KESTRA_VERSION
+
 
 class _QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
@@ -147,7 +149,7 @@ _BASIC_AUTH_SETUP = re.compile(r"/api/v1(/[^/]+)?/basicAuth")
 
 
 def kestra_login_needed(path: str, login_saved: bool) -> bool:
-    """Whether Kestra 1.3.31's AuthenticationFilter asks this path for the login (docs/kestra-sources.md).
+    """Whether the pinned Kestra's AuthenticationFilter asks this path for the login (docs/kestra-sources.md).
 
     The filter covers /api/v1/** only. With slashes collapsed, it lets through exactly /api/v1/configs
     (an `endsWith("/configs")` before 1.3.21 let any path ending so through: CVE-2026-49869), and, while no
@@ -180,7 +182,7 @@ class FakeKestraState:
     password: str = "Secret123pass"
     login_saved: bool = True
     validation_errors: list[str] = field(default_factory=list)
-    version: str = "1.3.31"
+    version: str = KESTRA_VERSION
     namespace: str = "zoomcamp"
     flows: dict[str, str] = field(default_factory=dict)  # flow id -> source, in `namespace`
     kv: dict[str, str] = field(default_factory=dict)  # key -> value, in `namespace`

@@ -1,8 +1,9 @@
 """Run the flows' own SQL and scripts here, rendered exactly as Kestra would render them.
 
 Nothing in this module copies SQL: it reads flows/*.yaml, renders each task's properties with
-Pebble (flowcheck.pebble) from the same inputs, variables, KV values and outputs Kestra would
-pass, and executes them the way the plugins do:
+Kestra's own renderer (tests/support/kestra_render.py) from the same inputs, variables, KV values
+and outputs Kestra would pass, and executes them the way the plugins do (the plugins themselves
+are not served here, so this part is a stand-in):
 
 * `jdbc.postgresql.Queries`: the rendered SQL split into statements (both splitters Kestra's
   JDBC plugin has shipped must agree) and run in one transaction (the plugin's default);
@@ -22,6 +23,7 @@ It raises `TaskFailed(task_id, message)` where Kestra would fail the execution.
 
 from __future__ import annotations
 
+import atexit
 import os
 import re
 import shutil
@@ -39,8 +41,8 @@ import psycopg
 import psycopg.rows
 import yaml
 
-from flowcheck import pebble
 from stacks.settings import PROJECT_ROOT
+from tests.support.kestra_render import KestraRenderer
 
 # FLOW_SQL_FLOWS_DIR points the harness at a mutated copy of flows/ (to prove a test can fail).
 FLOWS_DIR = Path(os.environ.get("FLOW_SQL_FLOWS_DIR", str(PROJECT_ROOT / "flows")))
@@ -122,6 +124,26 @@ def resolve_inputs(document: Mapping[str, Any], given: Mapping[str, Any]) -> dic
     return resolved
 
 
+@dataclass(frozen=True)
+class Context:
+    """What Kestra gives one task of one execution: its variables, and the namespace's KV values."""
+
+    variables: dict[str, Any]
+    namespace: str
+
+
+_RENDERER: KestraRenderer | None = None
+
+
+def _kestra() -> KestraRenderer:
+    """Kestra's own renderer (tests/support/kestra_render.py), one JVM for the whole process."""
+    global _RENDERER
+    if _RENDERER is None:
+        _RENDERER = KestraRenderer(secrets=SECRETS).start()
+        atexit.register(_RENDERER.close)
+    return _RENDERER
+
+
 def context(
     document: Mapping[str, Any],
     inputs: Mapping[str, Any],
@@ -129,24 +151,13 @@ def context(
     trigger: Mapping[str, Any] | None = None,
     outputs: dict[str, Any] | None = None,
     extra: Mapping[str, Any] | None = None,
-) -> pebble.Context:
-    """The Pebble context of one execution of `document`."""
-
-    def kv(key: str, namespace: str | None = None) -> str:
-        if key not in KV:
-            raise pebble.PebbleError(f"kv('{key}') is not set")
-        return KV[key]
-
-    def secret(name: str) -> str:
-        if name not in SECRETS:
-            raise pebble.PebbleError(f"secret('{name}') is not set")
-        return SECRETS[name]
-
+) -> Context:
+    """The variables of one execution of `document`, as Kestra's RunContext holds them."""
     variables: dict[str, Any] = {
         "inputs": resolve_inputs(document, inputs),
         "vars": document.get("variables") or {},
         "outputs": outputs if outputs is not None else {},
-        "flow": {"id": document.get("id"), "namespace": document.get("namespace")},
+        "flow": {"id": document.get("id"), "namespace": document.get("namespace"), "tenantId": "main"},
         "execution": {"id": "testexecution", "startDate": datetime(2026, 1, 1).isoformat()},
         "labels": {},
         "envs": {},
@@ -155,18 +166,45 @@ def context(
     if trigger is not None:
         variables["trigger"] = dict(trigger)
     variables.update(extra or {})
-    return pebble.Context(variables, {"kv": kv, "secret": secret})
+    return Context(variables, str(document.get("namespace")))
 
 
-def render(value: Any, ctx: pebble.Context) -> Any:
-    """Render a property value (strings, lists and maps of strings) like Kestra."""
+def _templates(value: Any, path: str, found: dict[str, str]) -> None:
+    if isinstance(value, str) and ("{{" in value or "{%" in value):
+        found[path] = value
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _templates(item, f"{path}[{index}]", found)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _templates(item, f"{path}.{key}", found)
+
+
+def _rebuild(value: Any, path: str, rendered: Mapping[str, str]) -> Any:
     if isinstance(value, str):
-        return pebble.render(value, ctx)
+        return rendered.get(path, value)
     if isinstance(value, list):
-        return [render(v, ctx) for v in value]
+        return [_rebuild(item, f"{path}[{index}]", rendered) for index, item in enumerate(value)]
     if isinstance(value, dict):
-        return {k: render(v, ctx) for k, v in value.items()}
+        return {key: _rebuild(item, f"{path}.{key}", rendered) for key, item in value.items()}
     return value
+
+
+def render(value: Any, ctx: Context) -> Any:
+    """Render a property value (strings, lists and maps of strings) with Kestra's own renderer:
+    every templated string of it in one request; a string without an expression is left as it is."""
+    found: dict[str, str] = {}
+    _templates(value, "$", found)
+    if not found:
+        return value
+    rendered = _kestra().render(found, ctx.variables, kv={ctx.namespace: KV})
+    return _rebuild(value, "$", rendered)
+
+
+def truthy(text: str) -> bool:
+    """An If condition's verdict on its rendered text, as Kestra's TruthUtils decides (read from
+    core's bytecode: "false", "0", "-0" and "" after trimming are false, anything else true)."""
+    return text.strip() not in ("false", "0", "-0", "")
 
 
 def with_plugin_defaults(document: Mapping[str, Any], node: Mapping[str, Any]) -> dict[str, Any]:
@@ -340,7 +378,7 @@ def copy_statement(properties: Mapping[str, Any]) -> str:
     if "nullString" in properties:
         options.append(f"NULL '{properties['nullString']}'")
     if "header" in properties:
-        options.append("HEADER " + ("TRUE" if pebble.truthy(str(properties["header"])) else "FALSE"))
+        options.append("HEADER " + ("TRUE" if truthy(str(properties["header"])) else "FALSE"))
     if "quote" in properties:
         options.append(f"QUOTE '{properties['quote']}'")
     if "escape" in properties:
@@ -376,7 +414,7 @@ class ScriptRun:
 
 
 def run_python_script(
-    node: Mapping[str, Any], ctx: pebble.Context, input_files: Mapping[str, Path], workdir: Path
+    node: Mapping[str, Any], ctx: Context, input_files: Mapping[str, Path], workdir: Path
 ) -> ScriptRun:
     """Run a rendered io.kestra.plugin.scripts.python.Script in `workdir` (our Python, not the image's)."""
     workdir.mkdir(parents=True, exist_ok=True)
@@ -407,7 +445,7 @@ cp "$FLOW_SQL_DOWNLOAD" "$2"
 """
 
 
-def run_commands(node: Mapping[str, Any], ctx: pebble.Context, workdir: Path, download: Path, url: str) -> ScriptRun:
+def run_commands(node: Mapping[str, Any], ctx: Context, workdir: Path, download: Path, url: str) -> ScriptRun:
     """Run a rendered shell.Commands task like its Process runner: the commands joined by newlines,
     one `/bin/sh -c` in `workdir`; collects its `outputFiles`. `wget` is the stand-in above."""
     bin_dir = workdir / ".bin"
@@ -485,7 +523,7 @@ def load_month(
             elif type_ == "io.kestra.plugin.jdbc.postgresql.Queries":
                 run_queries(conn, render(props["sql"], ctx), task_id=task_id)
             elif type_ == "io.kestra.plugin.core.flow.If":
-                branch = "then" if pebble.truthy(render(props["condition"], ctx)) else "else"
+                branch = "then" if truthy(render(props["condition"], ctx)) else "else"
                 pending[:0] = list(props.get(branch) or [])
             elif type_ == "io.kestra.plugin.jdbc.postgresql.CopyIn":
                 rendered = render({k: v for k, v in props.items() if k not in ("id", "type", "description")}, ctx)

@@ -21,6 +21,7 @@ import os
 import subprocess
 import tempfile
 from collections.abc import Mapping
+from datetime import date, datetime
 from types import TracebackType
 from typing import Any
 
@@ -57,6 +58,13 @@ def flow_variables(
     if trigger is not None:
         variables["trigger"] = dict(trigger)
     return variables
+
+
+def _as_kestra_passes_it(value: object) -> str:
+    """Dates and times reach Kestra's renderer as ISO-8601 text (a trigger's `date` is one)."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not a value Kestra's variables hold")
 
 
 class KestraRenderer:
@@ -112,7 +120,7 @@ class KestraRenderer:
             self.start()
         assert self._process is not None and self._process.stdin is not None
         request = {"kv": kv or {}, "variables": variables, "templates": dict(templates)}
-        self._process.stdin.write(json.dumps(request) + "\n")
+        self._process.stdin.write(json.dumps(request, default=_as_kestra_passes_it) + "\n")
         self._process.stdin.flush()
         answer = self._read_answer()
         return answer["rendered"], answer["errors"]

@@ -25,6 +25,7 @@ from ops.deploy.runner import DeployOptions, deploy_gcp, deploy_local
 from ops.deploy.summary import resource_preview
 from stacks.local.credentials import VARIABLES, read_credentials
 from stacks.settings import PROJECT_ROOT
+from stacks.versions import KESTRA_VERSION
 from tests.support.fakes import (
     FakeKestraState,
     fake_kestra,
@@ -240,7 +241,10 @@ def test_kestra_rejecting_the_password_is_one_line(clean_env, tools, tmp_path, c
 def test_the_wait_logs_in_with_kestra_password_when_it_is_set(clean_env, tools, tmp_path, capfd) -> None:
     """Terraform deploys KESTRA_PASSWORD over the file's (write_stack_tfvars): the wait must ask with it too."""
     chosen = "Chosen123pass"
-    with fake_kestra(lambda password: (200, {"version": "1.3.31"}) if password == chosen else (401, {})) as (port, _):
+    with fake_kestra(lambda password: (200, {"version": KESTRA_VERSION}) if password == chosen else (401, {})) as (
+        port,
+        _,
+    ):
         local_json = json.loads(json.dumps(LOCAL_JSON))
         local_json["output"]["kestra_url"]["value"] = f"http://localhost:{port}"
         env = {**clean_env, "FAKE_APP_JSON": json.dumps(local_json), "KESTRA_PASSWORD": chosen}
@@ -250,7 +254,7 @@ def test_the_wait_logs_in_with_kestra_password_when_it_is_set(clean_env, tools, 
         )
         code = run_cli(lambda: deploy_local(env, sys.stdout, options(tmp_path, tools)))
     assert code == 0, capfd.readouterr().err
-    assert "Kestra 1.3.31 answered after" in capfd.readouterr().out
+    assert f"Kestra {KESTRA_VERSION} answered after" in capfd.readouterr().out
 
 
 def test_a_wrong_password_is_caught_although_kestra_serves_configs_without_a_login() -> None:
@@ -271,7 +275,7 @@ def test_a_wrong_password_is_caught_although_kestra_serves_configs_without_a_log
         )
         right = HealthWait(url=url, username=state.username, password="Right123pass", container="c", timeout=10)
         assert wait_for_kestra(right, io.StringIO(), clock=lambda: 0.0, sleep=lambda seconds: None)[0] == (
-            "Kestra 1.3.31"
+            f"Kestra {KESTRA_VERSION}"
         )
 
 

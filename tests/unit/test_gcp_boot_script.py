@@ -26,6 +26,7 @@ import yaml
 
 from stacks.gce import cloud_init, compose, system_flows
 from stacks.settings import kestra_password_problem
+from stacks.versions import KESTRA_IMAGE
 
 CURL_STUB = r"""
 import base64, json, os, sys
@@ -128,7 +129,7 @@ def install_stubs(bin_dir: Path) -> None:
 def vm_config() -> cloud_init.VmKestraConfig:
     return cloud_init.VmKestraConfig(
         project_id="zoomcamp-test-project",
-        kestra_image="kestra/kestra:v1.3.31",
+        kestra_image=KESTRA_IMAGE,
         postgres_image="postgres:17.6",
         kestra_username="admin@example.com",
         namespace="zoomcamp",

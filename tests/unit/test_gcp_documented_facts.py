@@ -29,7 +29,7 @@ GCS_STORAGE_KEYS = frozenset({"bucket", "path", "service-account", "project-id"}
 BASIC_AUTH_KEYS = frozenset({"username", "password", "realm", "open-urls"})
 # Properties of the task and trigger types the system flows use: plugin-git's SyncFlows and
 # SyncNamespaceFiles as flowcheck/kestra_plugins.py lists them (traced there to plugin-git v1.7.1's
-# source), and core kv.Set, Schedule and Webhook (the core ones as Kestra 1.3.31 itself reports them,
+# source), and core kv.Set, Schedule and Webhook (the core ones as the pinned Kestra itself reports them,
 # flowcheck/kestra_core_properties.json).
 COMMON = frozenset({"id", "type", "description", "disabled", "timeout", "retry", "allowFailure", "logLevel"})
 # A trigger has no retry, timeout or allowFailure (AbstractTrigger; Kestra's own list agrees).
@@ -171,7 +171,7 @@ def test_system_flows_use_only_documented_properties(gcp_synth: dict[str, Any]) 
 
 
 def test_the_core_types_properties_are_the_ones_kestra_reports() -> None:
-    """The core entries above are no wider than what Kestra 1.3.31 itself lists for the type."""
+    """The core entries above are no wider than what the pinned Kestra itself lists for the type."""
     reported = json.loads(kestra_plugins.CORE_PROPERTIES_FILE.read_text(encoding="utf-8"))["properties"]
     for kind, known in PROPERTIES.items():
         if kestra_plugins.is_core(kind):

@@ -24,6 +24,7 @@ from flowcheck.flow_catalog import READ_ONLY_LABEL, load_flow_catalog
 from ops.deploy.kestra_health import KestraApi, local_kestra_api
 from ops.pull_flows import main, pull_flows, with_read_only_label
 from stacks.settings import PROJECT_ROOT, Settings
+from stacks.versions import KESTRA_VERSION
 from tests.support.fakes import FakeKestraState, fake_kestra_api
 
 USER, PASSWORD = "admin@example.com", "Secret123pass"
@@ -147,7 +148,7 @@ def test_a_wrong_password_is_one_line(kestra: tuple[KestraApi, dict[str, str]], 
         pull_flows(wrong, flows_dir, "zoomcamp", io.StringIO())
     with pytest.raises(BundleError, match=expected):  # what main() asks first
         wrong.check_login("zoomcamp")
-    assert api.check_login("zoomcamp") == "Kestra 1.3.31"
+    assert api.check_login("zoomcamp") == f"Kestra {KESTRA_VERSION}"
 
 
 def test_no_kestra_running_is_one_line(flows_dir: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from stacks.settings import Settings, SettingsError
+from stacks.versions import KESTRA_IMAGE
 
 DIGEST = "sha256:" + "0123456789abcdef" * 4
 
@@ -22,8 +23,8 @@ def refusal(env: dict[str, str]) -> str:
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        ("KESTRA_IMAGE", f"kestra/kestra:v1.3.31@{DIGEST}"),
-        ("KESTRA_IMAGE", f"kestra/kestra:v1.3.31-no-plugins@{DIGEST}"),
+        ("KESTRA_IMAGE", f"{KESTRA_IMAGE}@{DIGEST}"),
+        ("KESTRA_IMAGE", f"{KESTRA_IMAGE}-no-plugins@{DIGEST}"),
         ("KESTRA_PG_IMAGE", f"postgres:17.6@{DIGEST}"),
         ("ZOOMCAMP_PG_IMAGE", f"postgres:17.6-alpine@{DIGEST}"),
         ("ZOOMCAMP_PG_IMAGE", f"docker.io/library/postgres:17.6@{DIGEST}"),

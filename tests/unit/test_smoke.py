@@ -37,6 +37,7 @@ from ops.smoke import (
 )
 from stacks.local.kv import local_kv_values
 from stacks.settings import Settings
+from stacks.versions import KESTRA_VERSION
 from tests.support.fakes import FakeKestraState, fake_kestra_api, free_port
 from tests.support.postgres_server import PostgresServer
 
@@ -114,7 +115,9 @@ def test_all_good_is_six_ticks_and_exit_code_0(live: Live) -> None:
         (TAXI, {"taxi": "green", "year": "2019", "month": "01"}),
     ]
     text = out.getvalue()
-    assert f"✓ Kestra 1.3.31 answers at http://localhost:{live.env['KESTRA_PORT']}; {USER} is logged in" in text
+    assert (
+        f"✓ Kestra {KESTRA_VERSION} answers at http://localhost:{live.env['KESTRA_PORT']}; {USER} is logged in" in text
+    )
     assert f"✓ all {len(CATALOG)} flows the stack ships (flows/) are in Kestra (namespace zoomcamp)" in text
     assert "✓ the 4 KV values of the local stack are set in namespace zoomcamp" in text
     assert f"public.green_tripdata holds {ROWS} rows of {TAXI_FILE} (as the execution's COPY reported)" in text
