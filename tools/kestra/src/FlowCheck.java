@@ -28,12 +28,6 @@ public final class FlowCheck {
       System.err.println("usage: FlowCheck STORAGE_DIR FILE...");
       System.exit(2);
     }
-    Map<String, Object> properties = new LinkedHashMap<>();
-    properties.put("kestra.repository.type", "memory");
-    properties.put("kestra.queue.type", "memory");
-    properties.put("kestra.storage.type", "local");
-    properties.put("kestra.storage.local.base-path", args[0]);
-    properties.put("kestra.tutorial-flows.enabled", "false");
 
     List<FlowSource> sources = new ArrayList<>();
     for (int i = 1; i < args.length; i++) {
@@ -41,7 +35,7 @@ public final class FlowCheck {
     }
 
     List<Map<String, Object>> verdicts = new ArrayList<>();
-    try (ApplicationContext context = ApplicationContext.builder().properties(properties).start()) {
+    try (ApplicationContext context = ServerlessKestra.start(args[0])) {
       FlowService flowService = context.getBean(FlowService.class);
       for (ValidateConstraintViolation violation : flowService.validate("main", sources)) {
         Map<String, Object> verdict = new LinkedHashMap<>();

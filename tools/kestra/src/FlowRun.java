@@ -41,18 +41,12 @@ public final class FlowRun {
       System.err.println("usage: FlowRun STORAGE_DIR FLOW_FILE INPUTS_JSON");
       System.exit(2);
     }
-    Map<String, Object> properties = new LinkedHashMap<>();
-    properties.put("kestra.repository.type", "memory");
-    properties.put("kestra.queue.type", "memory");
-    properties.put("kestra.storage.type", "local");
-    properties.put("kestra.storage.local.base-path", args[0]);
-    properties.put("kestra.tutorial-flows.enabled", "false");
     ObjectMapper json = new ObjectMapper();
     Map<String, Object> inputs = json.readValue(args[2], Map.class);
 
     Map<String, Object> result = new LinkedHashMap<>();
     List<Map<String, Object>> taskResults = new ArrayList<>();
-    try (ApplicationContext context = ApplicationContext.builder().properties(properties).start()) {
+    try (ApplicationContext context = ServerlessKestra.start(args[0])) {
       PluginDefaultService defaults = context.getBean(PluginDefaultService.class);
       FlowInputOutput flowInputOutput = context.getBean(FlowInputOutput.class);
       RunContextFactory runContexts = context.getBean(RunContextFactory.class);

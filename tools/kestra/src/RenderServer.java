@@ -36,15 +36,9 @@ public final class RenderServer {
       System.err.println("usage: RenderServer STORAGE_DIR");
       System.exit(2);
     }
-    Map<String, Object> properties = new LinkedHashMap<>();
-    properties.put("kestra.repository.type", "memory");
-    properties.put("kestra.queue.type", "memory");
-    properties.put("kestra.storage.type", "local");
-    properties.put("kestra.storage.local.base-path", args[0]);
-    properties.put("kestra.tutorial-flows.enabled", "false");
 
     ObjectMapper json = new ObjectMapper();
-    try (ApplicationContext context = ApplicationContext.builder().properties(properties).start()) {
+    try (ApplicationContext context = ServerlessKestra.start(args[0])) {
       VariableRenderer renderer = context.getBean(VariableRenderer.class);
       KVStoreService kvStores = context.getBean(KVStoreService.class);
       BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
