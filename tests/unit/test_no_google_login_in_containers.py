@@ -18,7 +18,8 @@ from stacks.local.gcp_access import CONTAINER_CREDENTIALS
 from stacks.settings import Settings, SettingsError
 
 LOGIN = {"type": "authorized_user", "client_id": "c", "client_secret": "s", "refresh_token": "1//never-expires"}
-KEY = {"type": "service_account", "private_key": "-----BEGIN PRIVATE KEY-----", "client_email": "sa@p.iam"}
+# The refusal reads only `type`; the key's own fields are left out, so nothing key-like is in Git.
+KEY = {"type": "service_account", "client_email": "sa@p.iam"}
 IMPERSONATION = {
     "type": "impersonated_service_account",
     "service_account_impersonation_url": "https://iamcredentials.googleapis.com/v1/projects/-/serviceAccounts/k@p",
