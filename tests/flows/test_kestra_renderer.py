@@ -41,3 +41,11 @@ def test_a_typo_fails_with_kestras_own_message(kestra_renderer) -> None:
 def test_a_missing_kv_value_fails_as_in_kestra(kestra_renderer) -> None:
     with pytest.raises(KestraRenderError, match="GEMINI_API_KEY"):
         kestra_renderer.render({"key": "{{ kv('GEMINI_API_KEY') }}"}, flow_variables(FLOW, {}))
+
+
+def test_each_request_sees_only_its_own_kv_values(kestra_renderer) -> None:
+    """One JVM serves the run: a value an earlier render wrote must not answer a later one."""
+    variables = flow_variables(FLOW, {})
+    assert kestra_renderer.render({"key": "{{ kv('LEFT_OVER') }}"}, variables, kv={"zoomcamp": {"LEFT_OVER": "x"}})
+    with pytest.raises(KestraRenderError, match="LEFT_OVER"):
+        kestra_renderer.render({"key": "{{ kv('LEFT_OVER') }}"}, variables)

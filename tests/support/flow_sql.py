@@ -32,7 +32,6 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -42,7 +41,7 @@ import psycopg.rows
 import yaml
 
 from stacks.settings import PROJECT_ROOT
-from tests.support.kestra_render import KestraRenderer
+from tests.support.kestra_render import KestraRenderer, flow_variables
 
 # FLOW_SQL_FLOWS_DIR points the harness at a mutated copy of flows/ (to prove a test can fail).
 FLOWS_DIR = Path(os.environ.get("FLOW_SQL_FLOWS_DIR", str(PROJECT_ROOT / "flows")))
@@ -153,18 +152,9 @@ def context(
     extra: Mapping[str, Any] | None = None,
 ) -> Context:
     """The variables of one execution of `document`, as Kestra's RunContext holds them."""
-    variables: dict[str, Any] = {
-        "inputs": resolve_inputs(document, inputs),
-        "vars": document.get("variables") or {},
-        "outputs": outputs if outputs is not None else {},
-        "flow": {"id": document.get("id"), "namespace": document.get("namespace"), "tenantId": "main"},
-        "execution": {"id": "testexecution", "startDate": datetime(2026, 1, 1).isoformat()},
-        "labels": {},
-        "envs": {},
-        "globals": {},
-    }
-    if trigger is not None:
-        variables["trigger"] = dict(trigger)
+    variables = flow_variables(
+        document, resolve_inputs(document, inputs), outputs=outputs if outputs is not None else {}, trigger=trigger
+    )
     variables.update(extra or {})
     return Context(variables, str(document.get("namespace")))
 

@@ -44,13 +44,14 @@ def flow_variables(
     execution_id: str = "4kTestExecution0000000",
 ) -> dict[str, Any]:
     """The variables Kestra's RunContext gives a task of `flow` (parsed YAML): the flow's own
-    `variables` unrendered (a flow renders them with `render()`), inputs as typed values."""
+    `variables` unrendered (a flow renders them with `render()`), inputs as typed values. `outputs`
+    is held, not copied: a caller running the tasks adds each one's outputs as Kestra would."""
     variables: dict[str, Any] = {
         "flow": {"id": flow["id"], "namespace": flow["namespace"], "tenantId": TENANT, "revision": 1},
         "execution": {"id": execution_id, "startDate": "2019-01-01T00:00:00.000Z", "originalId": execution_id},
         "inputs": dict(inputs),
         "vars": dict(flow.get("variables") or {}),
-        "outputs": dict(outputs or {}),
+        "outputs": outputs if outputs is not None else {},
         "labels": dict(labels or {}),
         "envs": {},
         "globals": {},

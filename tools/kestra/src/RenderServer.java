@@ -9,8 +9,11 @@ import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Kestra's own template renderer (VariableRenderer, with Kestra's Pebble functions and filters:
@@ -24,7 +27,7 @@ import java.util.Map;
  * The variables are what a task's RunContext holds (flow, execution, inputs, vars, outputs,
  * trigger, labels); secrets come from SECRET_* environment variables, read by Kestra's own
  * SecretService as on a server. KV values are written into Kestra's KV store (local storage)
- * before the templates render. Hand-written because Kestra publishes no command that renders a
+ * before the templates render; a key an earlier request wrote and this one does not name is deleted. Hand-written because Kestra publishes no command that renders a
  * template without a running server; one JVM serves a whole test run (~8 s start-up).
  */
 public final class RenderServer {
@@ -41,6 +44,7 @@ public final class RenderServer {
     try (ApplicationContext context = ServerlessKestra.start(args[0])) {
       VariableRenderer renderer = context.getBean(VariableRenderer.class);
       KVStoreService kvStores = context.getBean(KVStoreService.class);
+      Map<String, Set<String>> written = new HashMap<>();
       BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
       System.out.println("{\"ready\": true}");
       System.out.flush();
@@ -56,11 +60,23 @@ public final class RenderServer {
         try {
           Map<String, Map<String, Object>> kv =
               (Map<String, Map<String, Object>>) request.getOrDefault("kv", Map.of());
+          // Each request sees exactly its own KV values: what an earlier one wrote and this one does
+          // not name is deleted, so no request's answer depends on the ones before it.
+          for (Map.Entry<String, Set<String>> namespace : written.entrySet()) {
+            Map<String, Object> wanted = kv.getOrDefault(namespace.getKey(), Map.of());
+            for (String key : Set.copyOf(namespace.getValue())) {
+              if (!wanted.containsKey(key)) {
+                kvStores.get("main", namespace.getKey(), namespace.getKey()).delete(key);
+                namespace.getValue().remove(key);
+              }
+            }
+          }
           for (Map.Entry<String, Map<String, Object>> namespace : kv.entrySet()) {
             for (Map.Entry<String, Object> entry : namespace.getValue().entrySet()) {
               kvStores
                   .get("main", namespace.getKey(), namespace.getKey())
                   .put(entry.getKey(), new KVValueAndMetadata(new KVMetadata(null, (Duration) null), entry.getValue()));
+              written.computeIfAbsent(namespace.getKey(), k -> new HashSet<>()).add(entry.getKey());
             }
           }
           Map<String, Object> variables = (Map<String, Object>) request.getOrDefault("variables", Map.of());
