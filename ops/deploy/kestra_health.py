@@ -40,9 +40,14 @@ PASSWORD_FROM_ENV = "KESTRA_PASSWORD"
 PASSWORD_FROM_FILE = "TF_VAR_kestra_password in .secrets/local.env"
 
 
+def flows_search_path(namespace: str, size: int) -> str:
+    """Kestra's flow search in `namespace`, at most `size` flows: it needs the login."""
+    return f"/api/v1/main/flows/search?namespace={quote(namespace)}&size={size}"
+
+
 def login_path(namespace: str) -> str:
     """An API call only a logged-in user may make, and cheap: one flow of the namespace."""
-    return f"/api/v1/main/flows/search?namespace={quote(namespace)}&size=1"
+    return flows_search_path(namespace, 1)
 
 
 def refused_login(url: str, username: str, password_from: str) -> tuple[str, str]:
@@ -156,7 +161,7 @@ class KestraApi:
 
     def flow_ids(self, namespace: str) -> list[str]:
         """The ids of the flows Kestra holds in `namespace` (not its child namespaces), sorted."""
-        status, page = self.get(f"/api/v1/main/flows/search?namespace={quote(namespace)}&size=1000")
+        status, page = self.get(flows_search_path(namespace, 1000))
         if status != 200 or not isinstance(page, dict):
             raise BundleError(f"Kestra at {self.url} answered HTTP {status} when listing the flows of {namespace}")
         return sorted(flow["id"] for flow in page.get("results", []) if flow.get("namespace") == namespace)
