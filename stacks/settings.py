@@ -121,6 +121,10 @@ class LocalSettings:
     # Mounted read-only into the local Kestra only on request (ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS=true)
     # and never a long-lived credential (the learner's login, a key); None (the default): no mount.
     google_credentials_file: str | None = None
+    # ZOOMCAMP_GCP_TOKEN_BROKER=true: Kestra's Google clients ask ops/token_broker.py on this machine
+    # (GCE_METADATA_HOST) for <= 1 h tokens of the gcp stack's local-Kestra service account.
+    gcp_token_broker: bool = False
+    gcp_token_broker_port: int = 8089
 
     @property
     def kestra_url(self) -> str:
@@ -253,11 +257,14 @@ class Settings:
                 ),
                 docker_socket=reader.docker_socket("DOCKER_SOCKET", "/var/run/docker.sock"),
                 google_credentials_file=reader.google_credentials("ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS"),
+                gcp_token_broker=reader.boolean("ZOOMCAMP_GCP_TOKEN_BROKER", False),
+                gcp_token_broker_port=reader.port("ZOOMCAMP_GCP_TOKEN_BROKER_PORT", 8089),
             ),
             gcp=_read_gcp(reader),
         )
         if not reader.problems:
             reader.check_distinct_ports(settings.local)
+            reader.check_one_google_identity(settings.local)
         if reader.problems:
             raise SettingsError("\n".join(reader.problems))
         return settings
@@ -732,6 +739,8 @@ class _EnvReader:
         ports = {"KESTRA_PORT": local.kestra_port, "ZOOMCAMP_PG_PORT": local.data_pg_port}
         if local.pgadmin_enabled:
             ports["PGADMIN_PORT"] = local.pgadmin_port
+        if local.gcp_token_broker:
+            ports["ZOOMCAMP_GCP_TOKEN_BROKER_PORT"] = local.gcp_token_broker_port
         seen: dict[int, str] = {}
         for name, port in ports.items():
             if port in seen:
@@ -739,3 +748,10 @@ class _EnvReader:
                     f"{name}={port} is also {seen[port]}: two services cannot share one host port; pick another"
                 )
             seen.setdefault(port, name)
+
+    def check_one_google_identity(self, local: LocalSettings) -> None:
+        if local.gcp_token_broker and local.google_credentials_file is not None:
+            self.problems.append(
+                "ZOOMCAMP_GCP_TOKEN_BROKER=true and ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS=true give the local Kestra "
+                "two Google identities; keep one (the broker's short-lived tokens, docs/google-cloud.md)"
+            )

@@ -32,7 +32,7 @@ from stacks import terraform_text
 from stacks.kestra import server_config
 from stacks.local.credentials import ENCRYPTION_KEY_VARIABLE
 from stacks.local.docker_postgres import DockerPostgres
-from stacks.local.gcp_access import google_credentials_mount
+from stacks.local.gcp_access import google_credentials_mount, token_broker_access
 from stacks.local.variables import gemini_api_key_variable
 from stacks.sandbox import protect_from_destroy
 from stacks.settings import Settings
@@ -73,6 +73,7 @@ def kestra_server(
     if settings.kestra.gemini_api_key is not None:
         gemini_env = [f"{server_config.GEMINI_API_KEY_ENV}={gemini_api_key_variable(scope).string_value}"]
     google_volumes, google_env = google_credentials_mount(settings)
+    broker_hosts, broker_env = token_broker_access(settings)
     image = Image(scope, "kestra_image", name=settings.kestra.image, keep_locally=True)
     storage = Volume(scope, "kestra_storage", name=f"{local.prefix}-kestra-storage")
     # KV values and execution files live here; Kestra's (protected) database points into it.
@@ -97,7 +98,9 @@ def kestra_server(
             f"SECRET_{DATA_PG_SECRET}={Fn.base64encode(passwords['zoomcamp_db_password'].string_value)}",
             *gemini_env,
             *google_env,
+            *broker_env,
         ],
+        host=broker_hosts or None,
         volumes=[
             ContainerVolumes(volume_name=storage.name, container_path="/app/storage"),
             ContainerVolumes(host_path=local.docker_socket, container_path="/var/run/docker.sock"),
