@@ -56,6 +56,9 @@ _REPO_DIRECTORY = re.compile(r"^(?!/)(?!.*(^|/)\.\.(/|$))[A-Za-z0-9._/-]{1,200}(
 # A Google AI Studio API key (Gemini): letters, digits, '-', '_', '.'; anything else is a paste gone wrong.
 # GitHub's rules: an owner of 1-39 letters, digits or '-' (not first); a name of letters, digits, '.', '_', '-'.
 _GITHUB_REPOSITORY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,38}/(?!\.\.?$)[A-Za-z0-9._-]{1,100}$")
+# GCP_LOCAL_KESTRA_MEMBERS: a person or a group only (not allUsers, a domain or a service account).
+_IAM_PERSON_KINDS = ("user", "group")
+_EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$")
 # The widest GCP_ALLOWED_CIDRS range: a /24 is one organisation's network at most, not a provider's.
 ALLOWLIST_MIN_IPV4_PREFIX = 24
 _GEMINI_API_KEY = re.compile(r"^[A-Za-z0-9_.-]{10,512}$")
@@ -172,6 +175,9 @@ class GcpSettings:
     # owner/name of the GitHub repository whose workflows get the planner and deployer identities
     # (stacks/gcp/github_identity.py); None: no workload identity pool is created.
     github_repository: str | None = None
+    # IAM principals (user:EMAIL or group:EMAIL) allowed to mint short-lived tokens for the local
+    # Kestra's service account (stacks/gcp/local_kestra_identity.py); empty: no such account.
+    local_kestra_members: tuple[str, ...] = ()
     raw_csv_retention_days: int = 30
     # Optional GCS bucket for the gcp stack's Terraform state (stacks/state_backend.py); None: local file.
     state_bucket: str | None = None
@@ -318,6 +324,7 @@ def _read_gcp(reader: _EnvReader) -> GcpSettings:
             "or unset for no GitHub identities",
         )
         or None,
+        local_kestra_members=reader.iam_members("GCP_LOCAL_KESTRA_MEMBERS"),
         raw_csv_retention_days=reader.integer("GCP_RAW_CSV_RETENTION_DAYS", 30, 1, 3650, "days"),
         state_bucket=reader.checked("ZOOMCAMP_STATE_BUCKET", gcs_bucket_problem),
         git=GitSyncSettings(
@@ -661,6 +668,27 @@ class _EnvReader:
                 )
                 return ()
             accepted.append(str(network))
+        return tuple(accepted)
+
+    def iam_members(self, name: str) -> tuple[str, ...]:
+        """People or groups, never a service account or everyone: each may impersonate an account."""
+        value = self._raw(name)
+        if value is None:
+            return ()
+        accepted: list[str] = []
+        for part in (p.strip() for p in value.split(",") if p.strip()):
+            kind, _, email = part.partition(":")
+            if kind not in _IAM_PERSON_KINDS or not _EMAIL.match(email):
+                example = f"user:{part}" if _EMAIL.match(part) else "user:alice@example.com"
+                self._fail(
+                    name,
+                    value,
+                    f"has {part!r}: list people or groups only, as user:EMAIL or group:EMAIL (write {example})",
+                )
+            elif part in accepted:
+                self._fail(name, value, f"lists {part!r} twice: list each member once")
+            else:
+                accepted.append(part)
         return tuple(accepted)
 
     def git_url(self, name: str) -> str | None:

@@ -112,6 +112,7 @@ class GithubIdentityProps:
     deployer_account_id: str
     state_bucket: str | None  # ZOOMCAMP_STATE_BUCKET: the planner reads the state there
     kestra_account: str  # Kestra's service account (its `name`), which the deployer starts the VM as
+    local_kestra_account: str | None  # the local Kestra's account (its `name`), if GCP_LOCAL_KESTRA_MEMBERS
     buckets: tuple[str, ...]  # the stack's bucket names, whose metadata the planner reads
 
 
@@ -169,6 +170,8 @@ class GithubIdentity(Construct):
             member=f"{pool_set}/attribute.{DEPLOY_JOB_ATTRIBUTE}/{claims.deploy_job}",
         )
         accounts = {"kestra": props.kestra_account, "planner": self.planner.name, "deployer": self.deployer.name}
+        if props.local_kestra_account:
+            accounts["local_kestra"] = props.local_kestra_account
         for key, account in accounts.items():
             ServiceAccountIamMember(
                 self,

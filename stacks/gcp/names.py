@@ -59,6 +59,15 @@ class GcpNames:
         return f"{self.prefix}-gh-deploy"  # at most 30
 
     @property
+    def local_kestra_account_id(self) -> str:
+        return f"{self.prefix}-local"  # at most 26 characters with a 20-character prefix
+
+    @property
+    def local_kestra_email(self) -> str:
+        """The local Kestra's account, whose tokens the host-side token broker mints by impersonation."""
+        return f"{self.local_kestra_account_id}@{self.project_id}.iam.gserviceaccount.com"
+
+    @property
     def github_pool(self) -> str:
         """Workload identity pool id (4-32 characters). A deleted pool keeps its id for 30 days."""
         return f"{self.prefix}-github"

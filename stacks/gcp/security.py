@@ -75,3 +75,6 @@ PLAN_WORKFLOW = ".github/workflows/pr.yml"
 DEPLOY_WORKFLOW = ".github/workflows/deploy.yml"
 DEPLOY_REF = "refs/heads/main"
 DEPLOY_ENVIRONMENT = "gcp"
+# On the local Kestra's service account only, never on the project: a project-level grant would let
+# its members mint tokens for every service account of the project, the VM's and the deployer's too.
+TOKEN_CREATOR_ROLE = "roles/iam.serviceAccountTokenCreator"

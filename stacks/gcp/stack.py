@@ -17,6 +17,7 @@ from stacks import versions
 from stacks.gce import cloud_init, system_flows
 from stacks.gcp.github_identity import GithubIdentity, GithubIdentityProps
 from stacks.gcp.identity import KestraIdentity, KestraIdentityProps
+from stacks.gcp.local_kestra_identity import LocalKestraIdentity, LocalKestraIdentityProps
 from stacks.gcp.names import GcpNames, gcp_names
 from stacks.gcp.network import KestraNetwork, KestraNetworkProps
 from stacks.gcp.secrets import VmSecret, VmSecretProps
@@ -144,8 +145,34 @@ class GcpStack(TerraformStack):
         for resource in (*data, *(secret.secret for secret in secrets.values())):
             protect_from_destroy(resource, settings)
         self._outputs(settings, target, names, lake, identity)
+        local = self._local_kestra_identity(target, names, gcp.local_kestra_members, lake)
         if gcp.github_repository:
-            self._github_identity(settings, target, names, gcp.github_repository, identity, lake)
+            self._github_identity(settings, target, names, gcp.github_repository, identity, lake, local)
+
+    def _local_kestra_identity(
+        self, target: GcpTarget, names: GcpNames, members: tuple[str, ...], lake: DataLake
+    ) -> LocalKestraIdentity | None:
+        """Opt-in (GCP_LOCAL_KESTRA_MEMBERS): the account whose tokens the local Kestra gets."""
+        if not members:
+            return None
+        local = LocalKestraIdentity(
+            self,
+            "local_kestra_identity",
+            props=LocalKestraIdentityProps(
+                project_id=target.project_id,
+                account_id=names.local_kestra_account_id,
+                data_bucket=lake.data_bucket.name,
+                dataset_id=lake.dataset.dataset_id,
+                members=members,
+            ),
+        )
+        TerraformOutput(
+            self,
+            "local_kestra_service_account",
+            value=local.email,
+            description="The local Kestra's account: tokens by impersonation, for GCP_LOCAL_KESTRA_MEMBERS only",
+        )
+        return local
 
     def _github_identity(
         self,
@@ -155,6 +182,7 @@ class GcpStack(TerraformStack):
         repository: str,
         kestra: KestraIdentity,
         lake: DataLake,
+        local: LocalKestraIdentity | None,
     ) -> None:
         """Opt-in (GCP_GITHUB_REPOSITORY): the identities .github/workflows/pr.yml and deploy.yml use."""
         if names.github_pool.startswith("gcp-"):
@@ -174,6 +202,7 @@ class GcpStack(TerraformStack):
                 deployer_account_id=names.github_deployer_account_id,
                 state_bucket=settings.gcp.state_bucket,
                 kestra_account=kestra.account.name,
+                local_kestra_account=local.account.name if local else None,
                 buckets=(lake.data_bucket.name, lake.internal_storage_bucket.name),
             ),
         )

@@ -35,6 +35,7 @@ from stacks.gcp.security import (
     SECRET_ADDER_WINDOW,
     SECRET_ROLES,
     SSH_PORT,
+    TOKEN_CREATOR_ROLE,
     WORKLOAD_IDENTITY_USER_ROLE,
 )
 from stacks.settings import ALLOWLIST_MIN_IPV4_PREFIX
@@ -83,9 +84,60 @@ def _github_accounts(synth: Synth) -> dict[str, str]:
     }
 
 
+# The local Kestra's account id ends so (stacks/gcp/names.py, GCP_LOCAL_KESTRA_MEMBERS).
+LOCAL_KESTRA_ACCOUNT_SUFFIX = "-local"
+
+
+def _local_kestra_accounts(synth: Synth) -> set[str]:
+    return {
+        name
+        for name, body in of_type(synth, "google_service_account").items()
+        if body.get("account_id", "").endswith(LOCAL_KESTRA_ACCOUNT_SUFFIX)
+    }
+
+
 def kestra_member(synth: Synth) -> str:
-    (name,) = set(of_type(synth, "google_service_account")) - set(_github_accounts(synth))
+    accounts = set(of_type(synth, "google_service_account"))
+    (name,) = accounts - set(_github_accounts(synth)) - _local_kestra_accounts(synth)
     return f"serviceAccount:${{google_service_account.{name}.email}}"
+
+
+def local_kestra_identity_is_scoped(synth: Synth, members: Iterable[str], data_bucket: str) -> list[str]:
+    """The local Kestra's account: data roles on the data lake bucket and dataset, BigQuery jobs on the
+    project, nothing else granted to it; token creator on it for exactly `members`, and on nothing else."""
+    problems: list[str] = []
+    accounts = _local_kestra_accounts(synth)
+    if len(accounts) != 1:
+        return [f"one local Kestra account expected, found {sorted(accounts)}"]
+    (name,) = accounts
+    member = f"serviceAccount:${{google_service_account.{name}.email}}"
+    expected = {
+        ("google_storage_bucket_iam_member", BUCKET_ROLE),
+        ("google_bigquery_dataset_iam_member", DATASET_ROLE),
+        ("google_project_iam_member", PROJECT_ROLE),
+    }
+    granted = []
+    for resource_type, grant, body in _all_resources(synth):
+        if body.get("member") != member:
+            continue
+        granted.append((resource_type, body.get("role")))
+        if resource_type == "google_storage_bucket_iam_member" and body.get("bucket") != data_bucket:
+            problems.append(f"{resource_type}.{grant}: on {body.get('bucket')}, not the data lake bucket")
+    if sorted(granted) != sorted(expected):
+        problems.append(f"local Kestra account: grants {sorted(granted)}, expected {sorted(expected)}")
+    creators = []
+    for grant, body in of_type(synth, "google_service_account_iam_member").items():
+        if body.get("role") != TOKEN_CREATOR_ROLE:
+            continue
+        if body.get("service_account_id") != f"${{google_service_account.{name}.name}}":
+            problems.append(f"google_service_account_iam_member.{grant}: token creator on another account")
+        creators.append(body.get("member"))
+    for resource_type, grant, body in _all_resources(synth):
+        if body.get("role") == TOKEN_CREATOR_ROLE and resource_type != "google_service_account_iam_member":
+            problems.append(f"{resource_type}.{grant}: token creator beyond the local Kestra's account")
+    if sorted(creators) != sorted(members):
+        problems.append(f"token creators {sorted(creators)}, expected {sorted(members)}")
+    return problems
 
 
 def _github_members(synth: Synth) -> set[str]:
@@ -105,6 +157,8 @@ def iam_is_scoped(synth: Synth) -> list[str]:
     member = kestra_member(synth)
     github = _github_members(synth)
     github_accounts = {f"${{google_service_account.{name}.name}}" for name in _github_accounts(synth)}
+    local = {f"serviceAccount:${{google_service_account.{name}.email}}" for name in _local_kestra_accounts(synth)}
+    local_accounts = {f"${{google_service_account.{name}.name}}" for name in _local_kestra_accounts(synth)}
     expected_roles = {
         "google_project_iam_member": {PROJECT_ROLE},
         "google_storage_bucket_iam_member": {BUCKET_ROLE},
@@ -118,6 +172,10 @@ def iam_is_scoped(synth: Synth) -> list[str]:
             continue
         if body.get("service_account_id") in github_accounts and body.get("role") == WORKLOAD_IDENTITY_USER_ROLE:
             continue  # GitHub's federation onto its own accounts: github_identities_are_scoped
+        if body.get("member") in local or (
+            body.get("service_account_id") in local_accounts and body.get("role") == TOKEN_CREATOR_ROLE
+        ):
+            continue  # the local Kestra's account and who may impersonate it: local_kestra_identity_is_scoped
         role = body.get("role")
         if role in BASIC_ROLES:
             problems.append(f"{resource_type}.{name} grants the basic role {role}")

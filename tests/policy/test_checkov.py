@@ -31,6 +31,8 @@ SKIP_LINE = re.compile(r"^\s+-\s+(?P<id>CKV2?_[A-Z]+_\d+)\s*(?:#\s*(?P<reason>.*
 # The opt-in GitHub identities (stacks/gcp/github_identity.py). Not the allowlist: its external IP is
 # what CKV_GCP_40 refuses, and what that setting asks for (its SSH-only rule: tests/policy/gcp_rules.py).
 GITHUB = {"GCP_GITHUB_REPOSITORY": "example/zoomcamp-kestra"}
+# The opt-in local Kestra's account (stacks/gcp/local_kestra_identity.py), with the GitHub identities.
+LOCAL_KESTRA = {**GITHUB, "GCP_LOCAL_KESTRA_MEMBERS": "user:alice@example.com,group:learners@example.com"}
 PLANTED_SECRET = "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 
@@ -118,6 +120,7 @@ def scanned(tmp_path_factory: pytest.TempPathFactory, local_synth: Any, gcp_synt
         "local": local_synth,
         "gcp": gcp_synth,
         "gcp_github": synth_stack("gcp", {**GCP_ENV, **GITHUB}),
+        "gcp_local_kestra": synth_stack("gcp", {**GCP_ENV, **LOCAL_KESTRA}),
         "broken_gcp": broken_gcp(gcp_synth),
         "broken_local": broken_local(local_synth),
     }.items():
@@ -130,6 +133,8 @@ def scanned(tmp_path_factory: pytest.TempPathFactory, local_synth: Any, gcp_synt
 def test_both_stacks_pass_checkov(scanned: list[dict[str, Any]]) -> None:
     assert failures(scanned, "gcp") == []
     assert failures(scanned, "gcp_github") == []
+    assert failures(scanned, "gcp_local_kestra") == []
+    assert "CKV_GCP_39" in passes(scanned, "gcp_local_kestra"), "the local Kestra variant was really scanned"
     assert failures(scanned, "local") == []
     # The gcp JSON was really read: its policies ran and passed.
     assert {"CKV_GCP_29", "CKV_GCP_114", "CKV_GCP_39", "CKV_GCP_32", "CKV_GCP_40", "CKV2_GCP_12"} <= passes(

@@ -60,6 +60,7 @@ def test_every_variant_the_suite_relies_on_has_a_file() -> None:
         "gcp-sandbox",
         "gcp-allowlist",
         "gcp-github",
+        "gcp-local-kestra",
     }
     complete = [path.stem for path in FILES if Inventory.load(path).complete]
     assert complete == ["local-default"], "the default local stack is pinned in full (nothing changes unseen)"

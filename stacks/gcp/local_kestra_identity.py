@@ -1,0 +1,57 @@
+"""The local Kestra's own service account, for learners who run the GCP flows on their laptop.
+
+The local Kestra must never hold the learner's Google login. Instead, a host-side broker
+(the lead's host-side token broker) uses the learner's own credentials to mint access tokens of at most an
+hour for this account, by impersonation, and hands only those to Kestra. So the account has no
+key, only the data roles the GCP flows need (object admin on the data lake bucket, not Kestra's
+internal storage, which holds the VM's executions; data editor on the dataset; BigQuery job
+user on the project), and only the members named in GCP_LOCAL_KESTRA_MEMBERS may mint its tokens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdktf_cdktf_provider_google.bigquery_dataset_iam_member import BigqueryDatasetIamMember
+from cdktf_cdktf_provider_google.project_iam_member import ProjectIamMember
+from cdktf_cdktf_provider_google.service_account import ServiceAccount
+from cdktf_cdktf_provider_google.service_account_iam_member import ServiceAccountIamMember
+from cdktf_cdktf_provider_google.storage_bucket_iam_member import StorageBucketIamMember
+from constructs import Construct
+
+from stacks.gcp.security import BUCKET_ROLE, DATASET_ROLE, PROJECT_ROLE, TOKEN_CREATOR_ROLE
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalKestraIdentityProps:
+    project_id: str
+    account_id: str
+    data_bucket: str  # the data lake bucket's name (a Terraform reference)
+    dataset_id: str  # dataset id (a Terraform reference)
+    members: tuple[str, ...]  # user:EMAIL or group:EMAIL (GCP_LOCAL_KESTRA_MEMBERS)
+
+
+class LocalKestraIdentity(Construct):
+    def __init__(self, scope: Construct, id_: str, *, props: LocalKestraIdentityProps) -> None:
+        super().__init__(scope, id_)
+        self.account = ServiceAccount(
+            self,
+            "account",
+            account_id=props.account_id,
+            display_name="Local Kestra (zoomcamp) on a learner's computer",
+            description="Tokens only through impersonation by the named members; data lake, dataset and "
+            "BigQuery jobs only, no keys.",
+        )
+        self.email = self.account.email
+        member = f"serviceAccount:{self.account.email}"
+        StorageBucketIamMember(self, "data_bucket", bucket=props.data_bucket, role=BUCKET_ROLE, member=member)
+        BigqueryDatasetIamMember(self, "dataset", dataset_id=props.dataset_id, role=DATASET_ROLE, member=member)
+        ProjectIamMember(self, "bigquery_jobs", project=props.project_id, role=PROJECT_ROLE, member=member)
+        for index, principal in enumerate(props.members):
+            ServiceAccountIamMember(
+                self,
+                f"token_creator_{index}",
+                service_account_id=self.account.name,
+                role=TOKEN_CREATOR_ROLE,
+                member=principal,
+            )
