@@ -110,8 +110,10 @@ def handler_class(tokens: TokenSource, project_id: str, peers: PeerNetworks) -> 
                 self._answer(200, project_id)
             elif path == "/computeMetadata/v1/universe/universe-domain":
                 self._answer(200, "googleapis.com")
+            elif path == ACCOUNT_PREFIX.rstrip("/") and "recursive=true" in query:
+                self._json({"default": self._account_info(), tokens.account: self._account_info()})
             elif path in account_paths and "recursive=true" in query:
-                self._json({"aliases": ["default"], "email": tokens.account, "scopes": [CLOUD_PLATFORM]})
+                self._json(self._account_info())
             elif account in account_paths and leaf == "email":
                 self._answer(200, tokens.account)
             elif account in account_paths and leaf == "scopes":
@@ -120,6 +122,9 @@ def handler_class(tokens: TokenSource, project_id: str, peers: PeerNetworks) -> 
                 self._token(query)
             else:
                 self._answer(404, f"token broker: {path} is not served (only the token of {tokens.account})")
+
+        def _account_info(self) -> dict[str, object]:
+            return {"aliases": ["default"], "email": tokens.account, "scopes": [CLOUD_PLATFORM]}
 
         def _refusal(self) -> str | None:
             peer = ipaddress.ip_address(self.client_address[0])

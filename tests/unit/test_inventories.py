@@ -56,6 +56,7 @@ def test_every_variant_the_suite_relies_on_has_a_file() -> None:
         "local-default",
         "local-pgadmin",
         "local-sandbox",
+        "local-token-broker",
         "gcp-default",
         "gcp-sandbox",
         "gcp-allowlist",

@@ -77,3 +77,37 @@ def test_a_federated_credential_is_mounted_on_request(tmp_path: Path) -> None:
     container = kestra_container({**home, "ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS": "true"})
     mounts = [v for v in container["volumes"] if v.get("container_path") == CONTAINER_CREDENTIALS]
     assert len(mounts) == 1 and mounts[0]["read_only"] is True
+
+
+def test_with_the_token_broker_kestra_asks_the_host_and_holds_no_credential(tmp_path: Path) -> None:
+    home = adc_home(tmp_path, LOGIN)
+    container = kestra_container(
+        {**home, "ZOOMCAMP_GCP_TOKEN_BROKER": "true", "ZOOMCAMP_GCP_TOKEN_BROKER_PORT": "8099"}
+    )
+    assert "GCE_METADATA_HOST=host.docker.internal:8099" in container["env"]
+    assert "GCE_METADATA_IP=host.docker.internal:8099" in container["env"]
+    assert container["host"] == [{"host": "host.docker.internal", "ip": "host-gateway"}]
+    assert all(v.get("container_path") != CONTAINER_CREDENTIALS for v in container["volumes"])
+    assert "application_default_credentials" not in json.dumps(container)
+
+
+def test_without_the_token_broker_kestra_has_no_metadata_host(tmp_path: Path) -> None:
+    container = kestra_container(adc_home(tmp_path, LOGIN))
+    assert not any(e.startswith(("GCE_METADATA_HOST=", "GCE_METADATA_IP=")) for e in container["env"])
+    assert "host" not in container
+
+
+def test_the_token_broker_and_a_mounted_credential_are_refused_together(tmp_path: Path) -> None:
+    home = adc_home(tmp_path, FEDERATED)
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({**home, "ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS": "true", "ZOOMCAMP_GCP_TOKEN_BROKER": "true"})
+    (line,) = str(caught.value).splitlines()
+    assert line.startswith("ZOOMCAMP_GCP_TOKEN_BROKER=true and ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS=true give")
+
+
+def test_the_token_brokers_port_must_differ_from_the_stacks_ports() -> None:
+    with pytest.raises(SettingsError) as caught:
+        Settings.from_env({"ZOOMCAMP_GCP_TOKEN_BROKER": "true", "ZOOMCAMP_GCP_TOKEN_BROKER_PORT": "8080"})
+    assert str(caught.value) == (
+        "ZOOMCAMP_GCP_TOKEN_BROKER_PORT=8080 is also KESTRA_PORT: two services cannot share one host port; pick another"
+    )

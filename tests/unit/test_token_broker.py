@@ -69,6 +69,8 @@ def test_it_serves_the_account_project_and_universe_the_clients_read() -> None:
         assert get(broker.address, "/")[0] == 200
         assert get(broker.address, f"{account}/email")[1] == ACCOUNT
         assert json.loads(get(broker.address, f"{account}/?recursive=true")[1])["email"] == ACCOUNT
+        every_account = json.loads(get(broker.address, f"{account.removesuffix('default')}?recursive=true")[1])
+        assert every_account["default"]["email"] == ACCOUNT  # Java's client reads the default one's email here
         assert get(broker.address, "/computeMetadata/v1/project/project-id")[1] == PROJECT
         assert get(broker.address, "/computeMetadata/v1/universe/universe-domain")[1] == "googleapis.com"
     assert broker.iam.requests == []  # none of these mints
