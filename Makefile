@@ -18,7 +18,7 @@ PY := .venv/bin/python
 CDKTF := npx --no-install cdktf
 
 .PHONY: help setup synth synth-local test lint format doctor deploy-local destroy-local deploy-gcp destroy-gcp \
-	inventory-update snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows kestra-table kestra-properties pull-flows \
+	inventory-update snapshot-update bench-synth clean diff sandbox-reset dbt-local bench check-flows kestra-table kestra-properties pull-flows gcp-token-broker \
 	smoke regenerate
 
 help: ## List the targets with a one-line description
@@ -85,6 +85,9 @@ deploy-local: setup ## Run the doctor, then create or update the local Docker st
 
 smoke: setup ## After deploy-local: check the live stack as a learner would (login, flows, KV, runs, a taxi month); SMOKE_TIMEOUT=s
 	@$(PY) -m ops.smoke $(if $(SMOKE_TIMEOUT),--timeout $(SMOKE_TIMEOUT))
+
+gcp-token-broker: setup ## Hand the local Kestra <= 1 h tokens of the gcp stack's local account (needs ZOOMCAMP_GCP_TOKEN_BROKER=true)
+	$(PY) -m ops.token_broker
 
 pull-flows: setup ## Write flows you edited in the local Kestra's UI back into flows/ (before the next deploy-local)
 	@$(PY) -m ops.pull_flows $(if $(DRY_RUN),--dry-run)

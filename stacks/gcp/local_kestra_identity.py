@@ -1,7 +1,7 @@
 """The local Kestra's own service account, for learners who run the GCP flows on their laptop.
 
 The local Kestra must never hold the learner's Google login. Instead, a host-side broker
-(the lead's host-side token broker) uses the learner's own credentials to mint access tokens of at most an
+(ops/token_broker.py) uses the learner's own credentials to mint access tokens of at most an
 hour for this account, by impersonation, and hands only those to Kestra. So the account has no
 key, only the data roles the GCP flows need (object admin on the data lake bucket, not Kestra's
 internal storage, which holds the VM's executions; data editor on the dataset; BigQuery job

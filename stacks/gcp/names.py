@@ -64,7 +64,7 @@ class GcpNames:
 
     @property
     def local_kestra_email(self) -> str:
-        """The local Kestra's account, whose tokens the host-side token broker mints by impersonation."""
+        """The local Kestra's account, whose tokens ops/token_broker.py mints by impersonation."""
         return f"{self.local_kestra_account_id}@{self.project_id}.iam.gserviceaccount.com"
 
     @property

@@ -1,6 +1,6 @@
 """The local Kestra's service account (GCP_LOCAL_KESTRA_MEMBERS): what it may touch, who may be it.
 
-the host-side token broker mints short-lived tokens for this account with the learner's own credentials, so
+ops/token_broker.py mints short-lived tokens for this account with the learner's own credentials, so
 the account's grants are all a local Kestra can ever do in the project, and its token creators are all
 who can mint them. Each rule is also run on a widened copy of the synth, to prove it can fail.
 """
