@@ -33,6 +33,18 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from stacks.versions import KESTRA_VERSION
 
 
+@contextmanager
+def served(server: socketserver.BaseServer) -> Iterator[None]:
+    """`server` answering on a thread for the block's duration, then shut down and closed."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 class _QuietHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -81,13 +93,8 @@ def unix_http_server(socket_path: Path, respond: Callable[[str], Response]) -> I
             self._send(*respond(self.path))
 
     server = _UnixHTTPServer(str(socket_path), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with served(server):
         yield requests
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def fake_docker_engine(
@@ -136,13 +143,8 @@ def fake_kestra(answers: Callable[[str | None], tuple[int, dict[str, Any]]]) -> 
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with served(server):
         yield server.server_address[1], paths
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 _BASIC_AUTH_SETUP = re.compile(r"/api/v1(/[^/]+)?/basicAuth")
@@ -303,13 +305,8 @@ def fake_kestra_api(state: FakeKestraState) -> Iterator[str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with served(server):
         yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def free_port() -> int:

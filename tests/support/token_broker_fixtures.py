@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from google.auth import iam
 
 from ops.token_broker import PeerNetworks, TokenSource, docker_bridge_networks, serve
+from tests.support.fakes import served
 
 
 @dataclass
@@ -67,13 +67,8 @@ def iam_stand_in() -> Iterator[IamStandIn]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state.root = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
+    with served(server):
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 ACCOUNT = "zoomcamp-local@learner-project.iam.gserviceaccount.com"
@@ -103,10 +98,5 @@ def running_broker(peers: PeerNetworks | None = None) -> Iterator[RunningBroker]
             log=log.append,
         )
         server = serve("127.0.0.1", 0, tokens, PROJECT, peers if peers is not None else docker_bridge_networks("[]"))
-        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-        thread.start()
-        try:
+        with served(server):
             yield RunningBroker(address=f"127.0.0.1:{server.server_address[1]}", iam=iam_, log=log)
-        finally:
-            server.shutdown()
-            server.server_close()
