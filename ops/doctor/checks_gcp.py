@@ -16,6 +16,7 @@ from typing import Any
 from ops.doctor.checks_tools import run_tool
 from ops.doctor.context import DoctorContext
 from ops.doctor.model import CheckResult
+from stacks.gcp.names import gcp_names
 from stacks.gcp.target import GcpTargetError, NoProjectError, origin_https_url, resolve_gcp_target, resolve_git_url
 
 # The services the gcp stack's resources need: the VM and firewall (compute), the bucket
@@ -243,6 +244,17 @@ def check_local_gcp(ctx: DoctorContext) -> CheckResult:
     except GcpTargetError as error:
         return CheckResult.fail("gcp.local", title, str(error), "change the setting the message names")
     credentials = ctx.settings.local.google_credentials_file
+    if ctx.settings.local.gcp_token_broker:
+        try:
+            account = gcp_names(ctx.settings.local.prefix, target).local_kestra_email
+        except GcpTargetError as error:
+            return CheckResult.fail("gcp.local", title, str(error), "change the setting the message names")
+        return CheckResult.ok(
+            "gcp.local",
+            title,
+            f"KV values for project {target.project_id}; tokens of at most 1 h for {account} from the token "
+            "broker on this machine (keep `make gcp-token-broker` running while the GCP flows run)",
+        )
     if credentials is None:
         # The default: the learner's own login stays out of the local Kestra (stacks/local/gcp_access.py).
         return CheckResult.ok(

@@ -700,6 +700,17 @@ def test_local_kestra_gets_no_google_credentials_by_default(env, project, tmp_pa
         )
 
 
+def test_with_the_token_broker_the_doctor_names_the_account_and_the_broker(env, project, tmp_path) -> None:
+    report = doctor("local", {**env, "ZOOMCAMP_GCP_TOKEN_BROKER": "true"}, project, tmp_path)
+    gcp = one(report, "gcp.local")
+    assert gcp.status is Status.OK
+    assert gcp.message == (
+        "KV values for project zoomcamp-test-project; tokens of at most 1 h for "
+        "zoomcamp-local@zoomcamp-test-project.iam.gserviceaccount.com from the token broker on this machine "
+        "(keep `make gcp-token-broker` running while the GCP flows run)"
+    )
+
+
 def test_asking_to_mount_the_learners_login_fails_in_the_settings(env, project, tmp_path) -> None:
     credentials = adc_file(tmp_path)
     mount = {"GOOGLE_APPLICATION_CREDENTIALS": str(credentials), "ZOOMCAMP_MOUNT_GOOGLE_CREDENTIALS": "true"}
