@@ -79,6 +79,7 @@ ENTRY_POINTS = [
     "ops.dbt_constraints",
     "ops.dbt_local",
     "ops.kestra_provider_schema",
+    "ops.token_broker",
     "flowcheck.flow_lint",
     "flowcheck.flow_catalog",
     "plan_diff",
