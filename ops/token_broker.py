@@ -20,6 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
+import shutil
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -28,7 +30,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
+import google.auth
+from google.auth import exceptions, impersonated_credentials
+from google.auth.transport.requests import Request
+
 from common.errors import BundleError, CommandLine, run_cli
+from stacks.gcp.names import gcp_names
+from stacks.gcp.target import resolve_gcp_target
+from stacks.settings import Settings
 
 CLOUD_PLATFORM = "https://www.googleapis.com/auth/cloud-platform"
 LIFETIME_SECONDS = 3600  # IAM's default maximum; a longer one needs an organization policy
@@ -36,6 +45,7 @@ RENEW_BEFORE = dt.timedelta(minutes=5)  # a client never gets a token about to e
 ACCOUNT_PREFIX = "/computeMetadata/v1/instance/service-accounts/"
 
 PeerNetworks = tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+LOOPBACK: PeerNetworks = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
 class BrokerError(BundleError):
@@ -55,9 +65,6 @@ class TokenSource:
 
     def token(self, scopes: Sequence[str]) -> tuple[str, int]:
         """(access token, seconds it stays valid) for `scopes` (cloud-platform when none)."""
-        from google.auth import exceptions, impersonated_credentials
-        from google.auth.transport.requests import Request
-
         key = tuple(sorted(scopes)) or (CLOUD_PLATFORM,)
         with self._lock:
             credentials = self._cache.get(key)
@@ -90,6 +97,8 @@ def _refusal(account: str, error: Exception) -> str:
 
 def handler_class(tokens: TokenSource, project_id: str, peers: PeerNetworks) -> type[BaseHTTPRequestHandler]:
     """The request handler, bound to one token source, project and set of allowed peers."""
+    account_paths = {f"{ACCOUNT_PREFIX}default", f"{ACCOUNT_PREFIX}{tokens.account}"}
+    account_info = {"aliases": ["default"], "email": tokens.account, "scopes": [CLOUD_PLATFORM]}
 
     class MetadataHandler(BaseHTTPRequestHandler):
         server_version = "zoomcamp-token-broker"
@@ -102,7 +111,6 @@ def handler_class(tokens: TokenSource, project_id: str, peers: PeerNetworks) -> 
                 return
             path, _, query = self.path.partition("?")
             path = path.rstrip("/") or "/"
-            account_paths = {f"{ACCOUNT_PREFIX}default", f"{ACCOUNT_PREFIX}{tokens.account}"}
             account, _, leaf = path.rpartition("/")
             if path in ("/", "/computeMetadata/v1"):
                 self._answer(200, "computeMetadata/\n")  # the clients' ping reads only the header
@@ -111,9 +119,9 @@ def handler_class(tokens: TokenSource, project_id: str, peers: PeerNetworks) -> 
             elif path == "/computeMetadata/v1/universe/universe-domain":
                 self._answer(200, "googleapis.com")
             elif path == ACCOUNT_PREFIX.rstrip("/") and "recursive=true" in query:
-                self._json({"default": self._account_info(), tokens.account: self._account_info()})
+                self._json({"default": account_info, tokens.account: account_info})
             elif path in account_paths and "recursive=true" in query:
-                self._json(self._account_info())
+                self._json(account_info)
             elif account in account_paths and leaf == "email":
                 self._answer(200, tokens.account)
             elif account in account_paths and leaf == "scopes":
@@ -122,9 +130,6 @@ def handler_class(tokens: TokenSource, project_id: str, peers: PeerNetworks) -> 
                 self._token(query)
             else:
                 self._answer(404, f"token broker: {path} is not served (only the token of {tokens.account})")
-
-        def _account_info(self) -> dict[str, object]:
-            return {"aliases": ["default"], "email": tokens.account, "scopes": [CLOUD_PLATFORM]}
 
         def _refusal(self) -> str | None:
             peer = ipaddress.ip_address(self.client_address[0])
@@ -170,23 +175,23 @@ def handler_class(tokens: TokenSource, project_id: str, peers: PeerNetworks) -> 
     return MetadataHandler
 
 
-def docker_bridge_networks(ip_addr_json: str) -> PeerNetworks:
-    """Loopback plus the networks of Docker's bridges (docker0, br-*), from `ip -json addr`."""
-    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = [
-        ipaddress.ip_network("127.0.0.0/8"),
-        ipaddress.ip_network("::1/128"),
-    ]
-    for interface in json.loads(ip_addr_json or "[]"):
+Interfaces = list[dict[str, Any]]  # as `ip -json addr` prints them
+
+
+def docker_bridge_networks(interfaces: Interfaces) -> PeerNetworks:
+    """Loopback plus the networks of Docker's bridges (docker0, br-*)."""
+    networks = list(LOOPBACK)
+    for interface in interfaces:
         if str(interface.get("ifname", "")).startswith(("docker", "br-")):
             for address in interface.get("addr_info", []):
                 networks.append(ipaddress.ip_interface(f"{address['local']}/{address['prefixlen']}").network)
     return tuple(networks)
 
 
-def bridge_address(ip_addr_json: str) -> str:
+def bridge_address(interfaces: Interfaces) -> str:
     """Where containers reach this machine as host.docker.internal (host-gateway): docker0's IPv4
     address on Linux; 127.0.0.1 where there is no docker0 (Docker Desktop forwards to loopback)."""
-    for interface in json.loads(ip_addr_json or "[]"):
+    for interface in interfaces:
         if interface.get("ifname") == "docker0":
             for address in interface.get("addr_info", []):
                 if address.get("family") == "inet":
@@ -205,25 +210,16 @@ def serve(bind: str, port: int, tokens: TokenSource, project_id: str, peers: Pee
         ) from None
 
 
-def _ip_addr_json() -> str:
-    import shutil
-    import subprocess
-
+def _interfaces() -> Interfaces:
+    """This machine's interfaces from iproute2 (`ip -json addr`); none where `ip` is missing (macOS)."""
     if shutil.which("ip") is None:
-        return "[]"
+        return []
     run = subprocess.run(["ip", "-json", "addr"], capture_output=True, text=True, check=False)
-    return run.stdout if run.returncode == 0 else "[]"
+    return json.loads(run.stdout or "[]") if run.returncode == 0 else []
 
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m ops.token_broker`: serve until Ctrl-C; any problem is one `error:` line and exit 1."""
-    import google.auth
-    from google.auth import exceptions
-
-    from stacks.gcp.names import gcp_names
-    from stacks.gcp.target import resolve_gcp_target
-    from stacks.settings import Settings
-
     parser = CommandLine(prog="python -m ops.token_broker", description=__doc__.splitlines()[0])
     parser.add_argument("--bind", help="address to listen on (default: docker0's, else 127.0.0.1)")
     args = parser.parse_args(argv)
@@ -243,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         ) from None
     tokens = TokenSource(account=account, source=source)
     tokens.token([])  # refused now, in one line, rather than in the first flow that asks
-    interfaces = _ip_addr_json()
+    interfaces = _interfaces()
     bind = args.bind or bridge_address(interfaces)
     port = settings.local.gcp_token_broker_port
     server = serve(bind, port, tokens, target.project_id, docker_bridge_networks(interfaces))

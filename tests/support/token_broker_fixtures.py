@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from google.auth import iam
 
-from ops.token_broker import PeerNetworks, TokenSource, docker_bridge_networks, serve
+from ops.token_broker import LOOPBACK, PeerNetworks, TokenSource, serve
 from tests.support.fakes import served
 
 
@@ -97,6 +97,6 @@ def running_broker(peers: PeerNetworks | None = None) -> Iterator[RunningBroker]
             iam_endpoint=iam_.endpoint(ACCOUNT),
             log=log.append,
         )
-        server = serve("127.0.0.1", 0, tokens, PROJECT, peers if peers is not None else docker_bridge_networks("[]"))
+        server = serve("127.0.0.1", 0, tokens, PROJECT, peers if peers is not None else LOOPBACK)
         with served(server):
             yield RunningBroker(address=f"127.0.0.1:{server.server_address[1]}", iam=iam_, log=log)

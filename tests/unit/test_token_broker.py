@@ -124,14 +124,12 @@ def test_its_log_names_each_mint_and_never_a_token() -> None:
     assert "minted-1" not in line and SOURCE_TOKEN not in line
 
 
-IP_ADDR = json.dumps(
-    [
-        {"ifname": "lo", "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8}]},
-        {"ifname": "eth0", "addr_info": [{"family": "inet", "local": "192.168.1.20", "prefixlen": 24}]},
-        {"ifname": "docker0", "addr_info": [{"family": "inet", "local": "172.17.0.1", "prefixlen": 16}]},
-        {"ifname": "br-5e1f0a", "addr_info": [{"family": "inet", "local": "172.18.0.1", "prefixlen": 16}]},
-    ]
-)
+IP_ADDR = [
+    {"ifname": "lo", "addr_info": [{"family": "inet", "local": "127.0.0.1", "prefixlen": 8}]},
+    {"ifname": "eth0", "addr_info": [{"family": "inet", "local": "192.168.1.20", "prefixlen": 24}]},
+    {"ifname": "docker0", "addr_info": [{"family": "inet", "local": "172.17.0.1", "prefixlen": 16}]},
+    {"ifname": "br-5e1f0a", "addr_info": [{"family": "inet", "local": "172.18.0.1", "prefixlen": 16}]},
+]
 
 
 def test_containers_on_docker_bridges_and_this_machine_are_the_only_peers() -> None:
@@ -139,7 +137,7 @@ def test_containers_on_docker_bridges_and_this_machine_are_the_only_peers() -> N
     allowed = {str(network) for network in peers}
     assert allowed == {"127.0.0.0/8", "::1/128", "172.17.0.0/16", "172.18.0.0/16"}  # not the LAN's 192.168.1.0/24
     assert token_broker.bridge_address(IP_ADDR) == "172.17.0.1"  # where host-gateway points on Linux
-    assert token_broker.bridge_address("[]") == "127.0.0.1"  # Docker Desktop: its host alias reaches loopback
+    assert token_broker.bridge_address([]) == "127.0.0.1"  # Docker Desktop: its host alias reaches loopback
 
 
 def test_without_the_switch_the_broker_refuses_to_start_in_one_line(
