@@ -231,8 +231,10 @@ def check_local_gcp(ctx: DoctorContext) -> CheckResult:
     title = "GCP flows in the local Kestra"
     if ctx.settings is None:
         return CheckResult.skip("gcp.local", title, "not checked: fix the settings above first")
+    local = ctx.settings.local
     try:
         target = resolve_gcp_target(ctx.settings)
+        broker_account = gcp_names(local.prefix, target).local_kestra_email if local.gcp_token_broker else None
     except NoProjectError:
         return CheckResult.warn(
             "gcp.local",
@@ -243,18 +245,14 @@ def check_local_gcp(ctx: DoctorContext) -> CheckResult:
         )
     except GcpTargetError as error:
         return CheckResult.fail("gcp.local", title, str(error), "change the setting the message names")
-    credentials = ctx.settings.local.google_credentials_file
-    if ctx.settings.local.gcp_token_broker:
-        try:
-            account = gcp_names(ctx.settings.local.prefix, target).local_kestra_email
-        except GcpTargetError as error:
-            return CheckResult.fail("gcp.local", title, str(error), "change the setting the message names")
+    if broker_account is not None:
         return CheckResult.ok(
             "gcp.local",
             title,
-            f"KV values for project {target.project_id}; tokens of at most 1 h for {account} from the token "
+            f"KV values for project {target.project_id}; tokens of at most 1 h for {broker_account} from the token "
             "broker on this machine (keep `make gcp-token-broker` running while the GCP flows run)",
         )
+    credentials = local.google_credentials_file
     if credentials is None:
         # The default: the learner's own login stays out of the local Kestra (stacks/local/gcp_access.py).
         return CheckResult.ok(
