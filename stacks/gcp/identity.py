@@ -26,6 +26,8 @@ class KestraIdentityProps:
     account_id: str
     buckets: tuple[str, ...]  # bucket names (Terraform references)
     dataset_id: str  # dataset id (a Terraform reference)
+    display_name: str = "Kestra (zoomcamp) on Compute Engine"
+    description: str = "Runs the Kestra VM and its flows; bucket-, dataset- and secret-scoped roles only, no keys."
 
 
 class KestraIdentity(Construct):
@@ -35,8 +37,8 @@ class KestraIdentity(Construct):
             self,
             "account",
             account_id=props.account_id,
-            display_name="Kestra (zoomcamp) on Compute Engine",
-            description="Runs the Kestra VM and its flows; bucket-, dataset- and secret-scoped roles only, no keys.",
+            display_name=props.display_name,
+            description=props.description,
         )
         self.email = self.account.email
         self.member = f"serviceAccount:{self.account.email}"

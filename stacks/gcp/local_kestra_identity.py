@@ -12,14 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf_cdktf_provider_google.bigquery_dataset_iam_member import BigqueryDatasetIamMember
-from cdktf_cdktf_provider_google.project_iam_member import ProjectIamMember
-from cdktf_cdktf_provider_google.service_account import ServiceAccount
 from cdktf_cdktf_provider_google.service_account_iam_member import ServiceAccountIamMember
-from cdktf_cdktf_provider_google.storage_bucket_iam_member import StorageBucketIamMember
 from constructs import Construct
 
-from stacks.gcp.security import BUCKET_ROLE, DATASET_ROLE, PROJECT_ROLE, TOKEN_CREATOR_ROLE
+from stacks.gcp.identity import KestraIdentity, KestraIdentityProps
+from stacks.gcp.security import TOKEN_CREATOR_ROLE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,22 +28,23 @@ class LocalKestraIdentityProps:
     members: tuple[str, ...]  # user:EMAIL or group:EMAIL (GCP_LOCAL_KESTRA_MEMBERS)
 
 
-class LocalKestraIdentity(Construct):
+class LocalKestraIdentity(KestraIdentity):
+    """Kestra's data roles (stacks/gcp/identity.py) on the data lake alone, plus who may mint its tokens."""
+
     def __init__(self, scope: Construct, id_: str, *, props: LocalKestraIdentityProps) -> None:
-        super().__init__(scope, id_)
-        self.account = ServiceAccount(
-            self,
-            "account",
-            account_id=props.account_id,
-            display_name="Local Kestra (zoomcamp) on a learner's computer",
-            description="Tokens only through impersonation by the named members; data lake, dataset and "
-            "BigQuery jobs only, no keys.",
+        super().__init__(
+            scope,
+            id_,
+            props=KestraIdentityProps(
+                project_id=props.project_id,
+                account_id=props.account_id,
+                buckets=(props.data_bucket,),
+                dataset_id=props.dataset_id,
+                display_name="Local Kestra (zoomcamp) on a learner's computer",
+                description="Tokens only through impersonation by the named members; data lake, dataset and "
+                "BigQuery jobs only, no keys.",
+            ),
         )
-        self.email = self.account.email
-        member = f"serviceAccount:{self.account.email}"
-        StorageBucketIamMember(self, "data_bucket", bucket=props.data_bucket, role=BUCKET_ROLE, member=member)
-        BigqueryDatasetIamMember(self, "dataset", dataset_id=props.dataset_id, role=DATASET_ROLE, member=member)
-        ProjectIamMember(self, "bigquery_jobs", project=props.project_id, role=PROJECT_ROLE, member=member)
         for index, principal in enumerate(props.members):
             ServiceAccountIamMember(
                 self,
